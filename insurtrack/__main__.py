@@ -1,0 +1,3 @@
+from insurtrack.cli.app import main
+
+main()

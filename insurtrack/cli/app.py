@@ -1,0 +1,128 @@
+"""The root command. Sub-groups are mounted here; this is the one place errors become exit codes.
+
+Command modules import only typer and light helpers at module level, so `insurtrack --help` and
+shell completion never load the ORM (checked by tests/cli/test_startup.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from insurtrack import __version__
+from insurtrack.cli import (
+    apply,
+    claim,
+    config_cmd,
+    customer,
+    due,
+    policy,
+    renew,
+    report,
+    revisit,
+    staff,
+    underwrite,
+)
+from insurtrack.cli.context import make_context
+from insurtrack.errors import InsurtrackError, StoreError
+
+
+class InsurtrackGroup(TyperGroup):
+    """Translates domain errors into a one-line message on stderr and their exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InsurtrackError as exc:
+            _fail(exc)
+        except Exception as exc:  # database trouble a user can meet: locked, unreachable
+            store = _store_error(exc)
+            if store is None:
+                raise
+            _fail(store)
+
+
+def _fail(exc: InsurtrackError):
+    click.echo(f"error: {exc.message}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _store_error(exc: Exception) -> StoreError | None:
+    try:
+        from sqlalchemy.exc import OperationalError
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, OperationalError):
+        return StoreError(f"database error: {exc.orig}")
+    return None
+
+
+app = typer.Typer(
+    name="insurtrack",
+    cls=InsurtrackGroup,
+    help="Follow every insurance customer from the first conversation to the last claim, "
+         "and never miss a deadline.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"insurtrack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[Optional[str], typer.Option(
+        "--db", help="Database: a SQLite file path or a SQLAlchemy URL "
+                     "(sqlite:///…, postgresql+psycopg://…). Default: $INSURTRACK_DB, then "
+                     "database.url in the config, then a file in your data directory.",
+        show_default=False)] = None,
+    config: Annotated[Optional[str], typer.Option(
+        "--config", help="Config file. Default: $INSURTRACK_CONFIG, then config.toml in your "
+                         "config directory (`insurtrack config path`).", show_default=False)] = None,
+    as_: Annotated[Optional[str], typer.Option(
+        "--as", help="Act as this staff member (login code). Default: $INSURTRACK_USER, then "
+                     "user.name in the config, then your login name.", show_default=False)] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    ctx.obj = make_context(ctx, config_flag=config, db_flag=db, as_flag=as_)
+
+
+app.command("init", help="Write a starter config file (every key at its default, documented).")(
+    config_cmd.init)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(staff.app, name="staff")
+app.add_typer(customer.app, name="customer")
+app.add_typer(apply.app, name="apply")
+app.add_typer(underwrite.app, name="underwrite")
+app.add_typer(policy.app, name="policy")
+app.add_typer(renew.app, name="renew")
+app.add_typer(claim.app, name="claim")
+app.add_typer(revisit.app, name="revisit")
+app.add_typer(report.app, name="report")
+app.add_typer(due.app, name="due")
+
+
+def main() -> None:
+    """Console entry point: unexpected errors become a short message, not a traceback."""
+    try:
+        app()
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for those who ask
+        if os.environ.get("INSURTRACK_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in insurtrack; run again with INSURTRACK_DEBUG=1 for details.",
+              file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,135 @@
+"""AppContext: everything a command needs, built once per run and kept in ctx.obj.
+
+Settings, the engine and the acting person are resolved lazily, so `--help`, `init` and
+`config check` never touch the database and never fail on a broken config they are about to fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from insurtrack.cli.options import OutputFormat
+from insurtrack.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from insurtrack.cli.output import Output
+    from insurtrack.config import Settings
+    from insurtrack.services.base import Work
+
+
+@dataclass
+class Overrides:
+    """What a test may inject: `CliRunner().invoke(app, args, obj=Overrides(clock=...))`."""
+
+    clock: Clock | None = None
+
+
+class AppContext:
+    def __init__(self, *, config_flag: str | None, db_flag: str | None, as_flag: str | None,
+                 clock: Clock, env: Mapping[str, str]) -> None:
+        self.config_flag = config_flag
+        self.db_flag = db_flag
+        self.as_flag = as_flag
+        self.clock = clock
+        self.env = env
+        self._settings: Settings | None = None
+        self._engine: Engine | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from insurtrack import config
+
+            self._settings = config.load(self.config_flag, self.env)
+        return self._settings
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from insurtrack import db
+
+            url = db.resolve_url(self.db_flag, self.env, self.settings["database.url"])
+            engine = db.make_engine(url, busy_timeout_ms=self.settings["database.busy_timeout_ms"])
+            db.ensure_schema(engine)
+            self._engine = engine
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def output(self, fmt: OutputFormat | str = OutputFormat.TABLE) -> Output:
+        from insurtrack.cli.output import Output
+
+        return Output(fmt, tz=self.settings.timezone)
+
+    def actor_code(self) -> tuple[str, str]:
+        """Who acts, and where that came from: --as > INSURTRACK_USER > config > login name."""
+        from insurtrack.config import ENV_USER
+
+        if self.as_flag:
+            return self.as_flag.strip(), "--as"
+        if self.env.get(ENV_USER):
+            return self.env[ENV_USER].strip(), "INSURTRACK_USER"
+        if self.settings["user.name"]:
+            return self.settings["user.name"].strip(), f"user.name in {self.settings.path}"
+        import getpass
+
+        try:
+            return getpass.getuser(), "the login name"
+        except (KeyError, OSError):
+            return "", "the login name"
+
+    @contextmanager
+    def work(self, *, allow_bootstrap: bool = False) -> Iterator[Work]:
+        """A writing transaction with the acting person resolved; committed when the block ends,
+        rolled back (nothing written) if anything in it fails."""
+        from insurtrack import db
+        from insurtrack.services.base import Work
+
+        with db.write(self.engine) as session:
+            actor = self._actor(session, allow_bootstrap)
+            yield Work(session=session, actor=actor, clock=self.clock, settings=self.settings)
+
+    @contextmanager
+    def reading(self) -> Iterator[Work]:
+        """A read-only transaction with the acting person resolved."""
+        from insurtrack import db
+        from insurtrack.services.base import Work
+
+        with db.read(self.engine) as session:
+            actor = self._actor(session, False)
+            yield Work(session=session, actor=actor, clock=self.clock, settings=self.settings)
+
+    def _actor(self, session, allow_bootstrap: bool) -> Any:
+        from sqlalchemy import func, select
+
+        from insurtrack.domain.models import Staff
+        from insurtrack.services.base import resolve_actor
+
+        if allow_bootstrap and session.execute(select(func.count()).select_from(Staff)).scalar_one() == 0:
+            return None  # the very first staff member registers themselves
+        code, source = self.actor_code()
+        return resolve_actor(session, code, source)
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    return ctx.find_root().obj
+
+
+def make_context(ctx: typer.Context, *, config_flag: str | None, db_flag: str | None,
+                 as_flag: str | None) -> AppContext:
+    overrides = ctx.obj if isinstance(ctx.obj, Overrides) else Overrides()
+    app = AppContext(config_flag=config_flag, db_flag=db_flag, as_flag=as_flag,
+                     clock=overrides.clock or SystemClock(), env=os.environ)
+    ctx.call_on_close(app.close)
+    return app

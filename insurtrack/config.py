@@ -1,0 +1,288 @@
+"""Configuration declared as data: every key with its type, default and description.
+
+`config.example.toml` and `insurtrack init` are generated from SPEC, so the documentation can
+never drift from what the loader accepts. Precedence: command-line flag > environment > file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from insurtrack.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+APP_NAME = "insurtrack"
+ENV_CONFIG = "INSURTRACK_CONFIG"
+ENV_DB = "INSURTRACK_DB"
+ENV_USER = "INSURTRACK_USER"
+
+
+def _timezone(value: str) -> str | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown IANA timezone {value!r} (e.g. 'Asia/Shanghai', 'America/New_York')"
+    return None
+
+
+def _db_url(value: str) -> str | None:
+    if value and "://" in value and not value.startswith(("sqlite", "postgresql")):
+        return f"unsupported database URL {value!r}: use sqlite:///PATH or postgresql+psycopg://…"
+    return None
+
+
+def _positive(value: int) -> str | None:
+    return None if value > 0 else f"must be greater than 0, not {value}"
+
+
+def _not_negative(value: int) -> str | None:
+    return None if value >= 0 else f"must be 0 or more, not {value}"
+
+
+def _non_empty_items(value: list) -> str | None:
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            return f"every item must be a non-empty string, not {item!r}"
+    if len(set(value)) != len(value):
+        return "items must not repeat"
+    return None
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    type: type
+    default: Any
+    description: str
+    validate: Callable[[Any], str | None] | None = None
+    source: str = ""
+
+
+SPEC: tuple[Setting, ...] = (
+    Setting(
+        "database.url", str, "",
+        "SQLAlchemy URL of the store. Empty: a SQLite file in the user's data directory.\n"
+        "Examples: sqlite:////var/lib/insurtrack/book.db, "
+        "postgresql+psycopg://insurtrack@db.internal/insurtrack.\n"
+        "Overridden by INSURTRACK_DB and by --db.",
+        _db_url,
+    ),
+    Setting(
+        "database.busy_timeout_ms", int, 10000,
+        "SQLite only: how long a writer waits for another writer before giving up (milliseconds).",
+        _positive,
+    ),
+    Setting(
+        "user.name", str, "",
+        "Staff code of the person acting when neither --as nor INSURTRACK_USER is given.\n"
+        "Empty: the operating-system login name.",
+    ),
+    Setting(
+        "display.timezone", str, "Asia/Shanghai",
+        "IANA timezone in which times are shown and in which dates typed without a time are read.",
+        _timezone,
+    ),
+    Setting(
+        "display.currency", str, "CNY",
+        "Currency code shown beside amounts (amounts are stored exactly, to the cent).",
+    ),
+    Setting(
+        "plan.products", list,
+        ["term-life", "whole-life", "critical-illness", "medical", "accident", "auto", "property",
+         "liability"],
+        "Product codes a plan line may name (D1: data in a set format). Empty list: any code.",
+        _non_empty_items,
+    ),
+    Setting(
+        "application.required_documents", list,
+        ["signed application form", "proof of identity", "bank account authorisation"],
+        "Checklist every new application starts with (L3); add more per application with --doc.",
+        _non_empty_items,
+    ),
+    Setting(
+        "policy.grace_days", int, 60,
+        "Days after an unpaid installment's due date before the policy may be suspended.",
+        _not_negative,
+        "PRC Insurance Law art. 36: 60 days after the due date (30 after the insurer's reminder)",
+    ),
+    Setting(
+        "policy.reinstate_within_days", int, 730,
+        "Days after suspension within which a suspended policy may be reinstated.",
+        _not_negative,
+        "PRC Insurance Law art. 37: two years",
+    ),
+)
+
+SPEC_BY_KEY: dict[str, Setting] = {s.key: s for s in SPEC}
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    path: Path | None
+    key: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return str(ConfigError(self.message, path=self.path, key=self.key))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The loaded configuration: every key of SPEC, validated, read-only."""
+
+    values: Mapping[str, Any]
+    path: Path | None = None
+    loaded_from_file: bool = False
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def timezone(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.values["display.timezone"])
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME)
+
+
+def find_config_path(flag: str | None, env: Mapping[str, str] | None = None) -> tuple[Path, bool]:
+    """Where the config lives and whether the user named it (a named file must exist)."""
+    env = os.environ if env is None else env
+    if flag:
+        return Path(flag).expanduser(), True
+    if env.get(ENV_CONFIG):
+        return Path(env[ENV_CONFIG]).expanduser(), True
+    return default_config_path(), False
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in data.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict) and not any(s.key == key for s in SPEC):
+            if not value:
+                flat[key] = value
+            flat.update(_flatten(value, key + "."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def validate(data: Mapping[str, Any], path: Path | None = None) -> tuple[dict[str, Any], list[ConfigIssue]]:
+    """Check raw TOML data against SPEC; return the full set of values and every problem found."""
+    values = {s.key: s.default for s in SPEC}
+    issues: list[ConfigIssue] = []
+    for key, value in _flatten(data).items():
+        setting = SPEC_BY_KEY.get(key)
+        if setting is None:
+            issues.append(ConfigIssue(path, key, "unknown key"))
+            continue
+        expected = setting.type
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if not ok:
+            issues.append(ConfigIssue(
+                path, key, f"must be {_type_name(expected)}, not {type(value).__name__} {value!r}"))
+            continue
+        if setting.validate:
+            problem = setting.validate(value)
+            if problem:
+                issues.append(ConfigIssue(path, key, problem))
+                continue
+        values[key] = value
+    return values, issues
+
+
+def _type_name(t: type) -> str:
+    return {str: "a string", int: "an integer", list: "a list", bool: "true or false"}.get(t, t.__name__)
+
+
+def read(path: Path) -> tuple[dict[str, Any], list[ConfigIssue]]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}, [ConfigIssue(path, None, "file not found")]
+    except OSError as exc:
+        return {}, [ConfigIssue(path, None, f"cannot read: {exc.strerror}")]
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return {}, [ConfigIssue(path, None, "not UTF-8 text")]
+    except tomllib.TOMLDecodeError as exc:
+        return {}, [ConfigIssue(path, None, f"not valid TOML: {exc}")]
+    return validate(data, path)
+
+
+def check(flag: str | None = None, env: Mapping[str, str] | None = None) -> tuple[Path, bool, list[ConfigIssue]]:
+    """For `config check`: the file consulted, whether it exists, and every problem in it."""
+    path, named = find_config_path(flag, env)
+    if not named and not path.exists():
+        return path, False, []
+    _, issues = read(path)
+    return path, path.exists(), issues
+
+
+def load(flag: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Find and load the configuration; a missing default file means all defaults."""
+    path, named = find_config_path(flag, env)
+    if not named and not path.exists():
+        return Settings(values={s.key: s.default for s in SPEC}, path=path, loaded_from_file=False)
+    values, issues = read(path)
+    if issues:
+        first = issues[0]
+        more = f" (and {len(issues) - 1} more: run `insurtrack config check`)" if len(issues) > 1 else ""
+        raise ConfigError(first.message + more, path=first.path, key=first.key)
+    return Settings(values=values, path=path, loaded_from_file=True)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+def render_example() -> str:
+    """The documented starter file: every key, commented, at its default."""
+    lines = [
+        "# insurtrack configuration. Every key is shown with its default value.",
+        "# Found at: --config FILE > $INSURTRACK_CONFIG > the user's config directory",
+        "# (run `insurtrack config path` to see it). Check it with `insurtrack config check`.",
+        "# Rule IDs (T7, L3…) refer to the business rules in the project's domain notes.",
+    ]
+    section = None
+    for s in SPEC:
+        sec, _, name = s.key.rpartition(".")
+        if sec != section:
+            lines += ["", f"[{sec}]"]
+            section = sec
+        for text in s.description.splitlines():
+            lines.append(f"# {text}")
+        if s.source:
+            lines.append(f"# Source: {s.source}.")
+        lines.append(f"{name} = {_toml_value(s.default)}")
+    return "\n".join(lines) + "\n"

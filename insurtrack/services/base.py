@@ -1,0 +1,185 @@
+"""What every service shares: the unit of work, human codes, domain events and look-ups.
+
+A service is one use case: `fn(w, *, ...)`. It validates, checks the state transition, writes its
+rows and appends its event through `w` — all inside the one transaction the caller opened
+(db.write); it never commits, and never imports typer or rich.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session, SQLModel
+
+from insurtrack.clock import Clock
+from insurtrack.config import Settings
+from insurtrack.domain import models as m
+from insurtrack.domain import states
+from insurtrack.errors import BadInput, NotFound, NotPermitted
+
+T = TypeVar("T", bound=SQLModel)
+
+CODE_PREFIX = {
+    "customer": "C",
+    "application": "A",
+    "policy": "P",
+    "claim": "CL",
+    "feedback": "F",
+    "revisit": "R",
+}
+
+
+@dataclass
+class Work:
+    """One unit of work: the open transaction, who acts, the clock and the configuration."""
+
+    session: Session
+    actor: m.Staff
+    clock: Clock
+    settings: Settings
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def at(self, when: datetime | None, *, not_before: datetime | None = None,
+           not_before_what: str = "") -> datetime:
+        """When a step happened: `--at` (never in the future) or now."""
+        now = self.clock.now()
+        if when is None:
+            return now
+        if when > now:
+            raise BadInput("--at", self.show(when),
+                           "is in the future; a step can only be recorded when it has happened")
+        if not_before is not None and when < not_before:
+            raise BadInput("--at", self.show(when), f"is before {not_before_what} ({self.show(not_before)})")
+        return when
+
+    def show(self, when: datetime) -> str:
+        """An instant as staff read it: local time in the configured timezone."""
+        return when.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+    def event(self, type: str, subject: str, *, occurred_at: datetime, customer_id: int | None,
+              **payload: Any) -> m.Event:
+        """Append a domain event in this transaction (the record of the step and its actor)."""
+        ev = m.Event(
+            type=type,
+            subject=subject,
+            customer_id=customer_id,
+            occurred_at=occurred_at,
+            recorded_at=self.clock.now(),
+            actor_id=self.actor.id,
+            payload={k: jsonable(v) for k, v in payload.items() if v is not None},
+        )
+        self.session.add(ev)
+        return ev
+
+    def step(self, kind: str, record: Any, action: str) -> str:
+        """Move `record` along its state machine, or refuse naming its state and allowed steps."""
+        new = states.transition(kind, record.status, action, getattr(record, "code", ""))
+        record.status = new.value
+        return new.value
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value
+
+
+def next_code(session: Session, kind: str) -> str:
+    """The next human code for `kind` (C-000001…), drawn inside the writing transaction."""
+    prefix = CODE_PREFIX[kind]
+    value = session.execute(
+        update(m.Sequence).where(m.Sequence.name == kind)
+        .values(value=m.Sequence.value + 1).returning(m.Sequence.value)
+    ).scalar_one_or_none()
+    if value is None:  # first code of this kind
+        session.add(m.Sequence(name=kind, value=1))
+        session.flush()
+        value = 1
+    return f"{prefix}-{value:06d}"
+
+
+def by_code(session: Session, model: type[T], code: str, kind: str) -> T:
+    """The record with this code, or NotFound."""
+    code = (code or "").strip().upper()
+    row = session.execute(select(model).where(model.code == code)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(kind, code)
+    return row
+
+
+def staff_by_code(session: Session, code: str, *, field: str = "staff", active: bool = True) -> m.Staff:
+    """A staff member by login code; inactive ones are refused where they would get new work."""
+    row = session.execute(select(m.Staff).where(m.Staff.code == code.strip())).scalar_one_or_none()
+    if row is None:
+        raise NotFound("staff member", code)
+    if active and not row.active:
+        raise BadInput(field, code, "is deactivated")
+    return row
+
+
+def staff_codes(session: Session, ids: set[int | None]) -> dict[int, str]:
+    """Login codes of staff ids, in one query (for rendering)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(m.Staff.id, m.Staff.code).where(m.Staff.id.in_(wanted)))
+    return dict(rows.all())
+
+
+def resolve_actor(session: Session, code: str, source: str) -> m.Staff:
+    """The acting person, who must be a known, active staff member."""
+    row = session.execute(select(m.Staff).where(m.Staff.code == code)).scalar_one_or_none()
+    if row is None:
+        if session.execute(select(func.count()).select_from(m.Staff)).scalar_one() == 0:
+            raise NotPermitted(
+                f"no staff are registered yet; add the first one with "
+                f"`insurtrack staff add {code or 'LOGIN'} --name NAME --dept manager`")
+        raise NotPermitted(f"unknown person {code!r} (from {source}); staff are listed by "
+                           "`insurtrack staff list`; act as one with --as or INSURTRACK_USER")
+    if not row.active:
+        raise NotPermitted(f"{code!r} (from {source}) is deactivated and cannot make changes")
+    return row
+
+
+def timeline(session: Session, *, customer_id: int | None = None, subjects: list[str] | None = None,
+             limit: int | None = None) -> list[dict[str, Any]]:
+    """Events of a customer or of some records, oldest first, ready to render."""
+    q = select(m.Event, m.Staff.code).join(m.Staff, m.Staff.id == m.Event.actor_id)
+    if customer_id is not None:
+        q = q.where(m.Event.customer_id == customer_id)
+    if subjects is not None:
+        q = q.where(m.Event.subject.in_(subjects))
+    q = q.order_by(m.Event.occurred_at, m.Event.id)
+    if limit:
+        q = q.limit(limit)
+    out = []
+    for ev, actor in session.execute(q).all():
+        out.append({
+            "occurred_at": ev.occurred_at,
+            "event": ev.type,
+            "subject": ev.subject,
+            "by": actor,
+            "details": describe(ev.payload),
+        })
+    return out
+
+
+def describe(payload: dict[str, Any]) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in payload.items() if v not in (None, "", []))

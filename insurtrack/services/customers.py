@@ -1,0 +1,207 @@
+"""Customers: profiles (T1, D1), needs conversations (L1) and credit/risk ratings (K2, K3)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from insurtrack.domain import models as m
+from insurtrack.domain.states import CreditRating, CustomerKind, Department, RiskLevel
+from insurtrack.errors import BadInput, Refused
+from insurtrack.services.base import Work, by_code, next_code, staff_by_code, staff_codes, timeline
+from insurtrack.services.validate import check_email, check_id_number, check_past_date, check_phone
+
+OWNER_DEPARTMENTS = {Department.SALES.value, Department.MANAGER.value}
+
+
+def get(w: Work, code: str) -> m.Customer:
+    return by_code(w.session, m.Customer, code, "customer")
+
+
+def _owner(w: Work, owner: str | None) -> m.Staff:
+    if owner is None:
+        if w.actor.department not in OWNER_DEPARTMENTS:
+            raise BadInput("--owner", None, "is required: name the sales person who owns the customer")
+        return w.actor
+    person = staff_by_code(w.session, owner, field="--owner")
+    if person.department not in OWNER_DEPARTMENTS:
+        raise BadInput("--owner", owner, f"is in {person.department}; a customer's owner works in sales")
+    return person
+
+
+def _check_unique_id(w: Work, id_number: str | None, exclude: int | None = None) -> None:
+    if not id_number:
+        return
+    q = select(m.Customer.code).where(m.Customer.id_number == id_number)
+    if exclude is not None:
+        q = q.where(m.Customer.id != exclude)
+    other = w.session.execute(q).scalar()
+    if other:
+        raise Refused(f"customer {other} already has ID number {id_number}")
+
+
+def add(w: Work, *, kind: CustomerKind, name: str, id_number: str | None = None,
+        phone: str | None = None, email: str | None = None, address: str | None = None,
+        birth_date: date | None = None, region: str | None = None, source: str | None = None,
+        owner: str | None = None, notes: str | None = None, at: datetime | None = None) -> m.Customer:
+    """T1: open a customer profile after the first conversation."""
+    when = w.at(at)
+    id_number = check_id_number("--id-number", id_number)
+    _check_unique_id(w, id_number)
+    field = "--born" if kind == CustomerKind.PERSON else "--founded"
+    check_past_date(field, birth_date, when.date())
+    customer = m.Customer(
+        code=next_code(w.session, "customer"), kind=CustomerKind(kind).value, name=name,
+        id_number=id_number, phone=check_phone("--phone", phone), email=check_email("--email", email),
+        address=address, birth_date=birth_date, region=region, source=source,
+        owner_id=_owner(w, owner).id, notes=notes, created_at=when, updated_at=w.now(),
+    )
+    w.session.add(customer)
+    w.session.flush()
+    w.event("customer.added", customer.code, occurred_at=when, customer_id=customer.id,
+            kind=customer.kind, name=name, region=region, source=source, owner=owner or w.actor.code)
+    return customer
+
+
+EDITABLE = ("name", "id_number", "phone", "email", "address", "birth_date", "region", "source",
+            "notes")
+
+
+def edit(w: Work, code: str, *, owner: str | None = None, **changes: Any) -> m.Customer:
+    """Change profile fields; the event keeps each field's old and new value."""
+    customer = get(w, code)
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise BadInput("field", ", ".join(sorted(unknown)), "cannot be edited")
+    if "id_number" in changes:
+        changes["id_number"] = check_id_number("--id-number", changes["id_number"])
+        _check_unique_id(w, changes["id_number"], exclude=customer.id)
+    if "phone" in changes:
+        changes["phone"] = check_phone("--phone", changes["phone"])
+    if "email" in changes:
+        changes["email"] = check_email("--email", changes["email"])
+    if "birth_date" in changes:
+        check_past_date("--born", changes["birth_date"], w.now().date())
+    diff: dict[str, Any] = {}
+    for key, value in changes.items():
+        if getattr(customer, key) != value:
+            diff[key] = {"from": getattr(customer, key), "to": value}
+            setattr(customer, key, value)
+    if owner is not None:
+        new_owner = _owner(w, owner)
+        if new_owner.id != customer.owner_id:
+            old = staff_codes(w.session, {customer.owner_id})[customer.owner_id]
+            diff["owner"] = {"from": old, "to": new_owner.code}
+            customer.owner_id = new_owner.id
+    if not diff:
+        raise Refused(f"nothing to change on customer {customer.code}")
+    customer.updated_at = w.now()
+    w.event("customer.edited", customer.code, occurred_at=w.now(), customer_id=customer.id,
+            changes=diff)
+    return customer
+
+
+def needs(w: Work, code: str, *, needs: str, risk_situation: str | None = None,
+          recommended: str | None = None, notes: str | None = None,
+          at: datetime | None = None) -> m.NeedsRecord:
+    """L1: record a needs conversation: needs, risk situation, products recommended."""
+    customer = get(w, code)
+    when = w.at(at, not_before=customer.created_at, not_before_what="the customer was added")
+    record = m.NeedsRecord(customer_id=customer.id, occurred_at=when, actor_id=w.actor.id,
+                           needs=needs, risk_situation=risk_situation, recommended=recommended,
+                           notes=notes)
+    w.session.add(record)
+    w.event("customer.needs", customer.code, occurred_at=when, customer_id=customer.id,
+            needs=needs, risk_situation=risk_situation, recommended=recommended)
+    return record
+
+
+def rate(w: Work, code: str, *, rating: CreditRating | None, risk: RiskLevel | None, reason: str,
+         at: datetime | None = None) -> m.Customer:
+    """K2, K3: set the credit rating and/or risk level, with the reason on record."""
+    if rating is None and risk is None:
+        raise BadInput("--credit/--risk", None, "give a credit rating, a risk level or both")
+    customer = get(w, code)
+    when = w.at(at, not_before=customer.created_at, not_before_what="the customer was added")
+    before = {"credit": customer.credit_rating, "risk": customer.risk_level}
+    if rating is not None:
+        customer.credit_rating = CreditRating(rating).value
+    if risk is not None:
+        customer.risk_level = RiskLevel(risk).value
+    customer.rating_reason = reason
+    customer.rated_at = when
+    customer.updated_at = w.now()
+    w.event("customer.rated", customer.code, occurred_at=when, customer_id=customer.id,
+            credit=customer.credit_rating, risk=customer.risk_level, reason=reason,
+            previous=before)
+    return customer
+
+
+def row_of(c: m.Customer, owner: str) -> dict[str, Any]:
+    return {"code": c.code, "name": c.name, "kind": c.kind, "phone": c.phone, "region": c.region,
+            "owner": owner, "credit": c.credit_rating, "risk": c.risk_level}
+
+
+LIST_COLUMNS = ["code", "name", "kind", "phone", "region", "owner", "credit", "risk"]
+
+
+def listing(w: Work, *, text: str | None = None, owner: str | None = None,
+            risk: RiskLevel | None = None, credit: CreditRating | None = None,
+            region: str | None = None, kind: CustomerKind | None = None,
+            limit: int = 100) -> list[dict[str, Any]]:
+    """Customers matching every filter; `text` matches name, code, phone or ID number."""
+    q = select(m.Customer, m.Staff.code).join(m.Staff, m.Staff.id == m.Customer.owner_id)
+    if text:
+        t = text.strip()
+        like = f"%{t.lower()}%"
+        q = q.where(or_(func.lower(m.Customer.name).like(like), m.Customer.code == t.upper(),
+                        m.Customer.phone.like(f"%{t}%"), m.Customer.id_number == t.upper()))
+    if owner:
+        q = q.where(m.Staff.code == owner)
+    if risk:
+        q = q.where(m.Customer.risk_level == RiskLevel(risk).value)
+    if credit:
+        q = q.where(m.Customer.credit_rating == CreditRating(credit).value)
+    if region:
+        q = q.where(m.Customer.region == region)
+    if kind:
+        q = q.where(m.Customer.kind == CustomerKind(kind).value)
+    q = q.order_by(m.Customer.code)
+    if limit:
+        q = q.limit(limit)
+    return [row_of(c, owner_code) for c, owner_code in w.session.execute(q).all()]
+
+
+def show(w: Work, code: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """The profile, its needs conversations, applications, policies, claims and full timeline."""
+    c = get(w, code)
+    s = w.session
+    owner = staff_codes(s, {c.owner_id})[c.owner_id]
+    record = {
+        "code": c.code, "kind": c.kind, "name": c.name, "id_number": c.id_number,
+        "phone": c.phone, "email": c.email, "address": c.address,
+        ("born" if c.kind == CustomerKind.PERSON else "founded"): c.birth_date,
+        "region": c.region, "source": c.source, "owner": owner, "credit": c.credit_rating,
+        "risk": c.risk_level, "rating_reason": c.rating_reason, "notes": c.notes,
+        "added_at": c.created_at,
+    }
+    needs_rows = [{"at": n.occurred_at, "needs": n.needs, "risk_situation": n.risk_situation,
+                   "recommended": n.recommended}
+                  for n in s.execute(select(m.NeedsRecord).where(m.NeedsRecord.customer_id == c.id)
+                                     .order_by(m.NeedsRecord.occurred_at)).scalars()]
+    apps = [{"code": a.code, "status": a.status, "frequency": a.frequency,
+             "promised": a.promised_date}
+            for a in s.execute(select(m.Application).where(m.Application.customer_id == c.id)
+                               .order_by(m.Application.id)).scalars()]
+    pols = [{"code": p.code, "status": p.status, "effective": p.effective_date,
+             "expiry": p.expiry_date, "sum_insured": p.sum_insured, "premium": p.premium}
+            for p in s.execute(select(m.Policy).where(m.Policy.customer_id == c.id)
+                               .order_by(m.Policy.id)).scalars()]
+    claims = [{"code": k.code, "status": k.status, "incident_at": k.incident_at,
+               "claimed": k.amount_claimed, "approved": k.approved_amount}
+              for k in s.execute(select(m.Claim).where(m.Claim.customer_id == c.id)
+                                 .order_by(m.Claim.id)).scalars()]
+    return record, {"needs": needs_rows, "applications": apps, "policies": pols, "claims": claims,
+                    "timeline": timeline(s, customer_id=c.id)}

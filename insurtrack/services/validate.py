@@ -1,0 +1,58 @@
+"""Checks of contact details and identifiers shared by the services (D1: a set format)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from insurtrack.errors import BadInput
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,30}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ID_NUMBER = re.compile(r"^[0-9A-Za-z-]{4,40}$")
+
+
+def check_phone(field: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not _PHONE.match(value):
+        raise BadInput(field, value, "is not a phone number (digits, spaces, +, -, parentheses)")
+    return value
+
+
+def check_email(field: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not _EMAIL.match(value) or len(value) > 200:
+        raise BadInput(field, value, "is not an email address")
+    return value
+
+
+def check_id_number(field: str, value: str | None) -> str | None:
+    """An identity or registration number: a PRC resident ID (18 characters, checksum verified)
+    or any other document number of 4–40 letters, digits and dashes."""
+    if value is None:
+        return None
+    value = value.strip().upper()
+    if not _ID_NUMBER.match(value):
+        raise BadInput(field, value, "is not an ID number (4-40 letters, digits or dashes)")
+    if len(value) == 18 and value[:17].isdigit():
+        weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        check = "10X98765432"[sum(int(d) * wt for d, wt in zip(value[:17], weights)) % 11]
+        if value[17] != check:
+            raise BadInput(field, value, f"fails the PRC ID checksum (last character should be {check})")
+    return value
+
+
+def check_past_date(field: str, value: date | None, today: date) -> date | None:
+    if value is not None and value > today:
+        raise BadInput(field, value.isoformat(), "is in the future")
+    return value
+
+
+def check_satisfaction(field: str, value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= 5:
+        raise BadInput(field, value, "must be from 1 (very unhappy) to 5 (very happy)")
+    return value
