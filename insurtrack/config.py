@@ -94,10 +94,6 @@ SPEC: tuple[Setting, ...] = (
         _timezone,
     ),
     Setting(
-        "display.currency", str, "CNY",
-        "Currency code shown beside amounts (amounts are stored exactly, to the cent).",
-    ),
-    Setting(
         "plan.products", list,
         ["term-life", "whole-life", "critical-illness", "medical", "accident", "auto", "property",
          "liability"],
@@ -115,6 +111,11 @@ SPEC: tuple[Setting, ...] = (
         "Days after an unpaid installment's due date before the policy may be suspended.",
         _not_negative,
         "PRC Insurance Law art. 36: 60 days after the due date (30 after the insurer's reminder)",
+    ),
+    Setting(
+        "policy.renewal_window_days", int, 90,
+        "Days before (and after) a policy's expiry within which it may be renewed for a new term.",
+        _positive,
     ),
     Setting(
         "policy.reinstate_within_days", int, 730,

@@ -53,11 +53,12 @@ def _fail(exc: InsurtrackError):
 
 
 def _store_error(exc: Exception) -> StoreError | None:
-    try:
-        from sqlalchemy.exc import OperationalError
-    except ImportError:  # pragma: no cover
+    """Database trouble (locked, unreachable, disk full) as a StoreError; None for anything else.
+    SQLAlchemy is only consulted when it was loaded, so `--help` stays light."""
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is None:
         return None
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, sqlalchemy_exc.OperationalError):
         return StoreError(f"database error: {exc.orig}")
     return None
 

@@ -20,7 +20,7 @@ def get(w: Work, code: str) -> m.Customer:
     return by_code(w.session, m.Customer, code, "customer")
 
 
-def _owner(w: Work, owner: str | None) -> m.Staff:
+def owner_for(w: Work, owner: str | None) -> m.Staff:
     if owner is None:
         if w.actor.department not in OWNER_DEPARTMENTS:
             raise BadInput("--owner", None, "is required: name the sales person who owns the customer")
@@ -56,7 +56,7 @@ def add(w: Work, *, kind: CustomerKind, name: str, id_number: str | None = None,
         code=next_code(w.session, "customer"), kind=CustomerKind(kind).value, name=name,
         id_number=id_number, phone=check_phone("--phone", phone), email=check_email("--email", email),
         address=address, birth_date=birth_date, region=region, source=source,
-        owner_id=_owner(w, owner).id, notes=notes, created_at=when, updated_at=w.now(),
+        owner_id=owner_for(w, owner).id, notes=notes, created_at=when, updated_at=w.now(),
     )
     w.session.add(customer)
     w.session.flush()
@@ -90,7 +90,7 @@ def edit(w: Work, code: str, *, owner: str | None = None, **changes: Any) -> m.C
             diff[key] = {"from": getattr(customer, key), "to": value}
             setattr(customer, key, value)
     if owner is not None:
-        new_owner = _owner(w, owner)
+        new_owner = owner_for(w, owner)
         if new_owner.id != customer.owner_id:
             old = staff_codes(w.session, {customer.owner_id})[customer.owner_id]
             diff["owner"] = {"from": old, "to": new_owner.code}
@@ -155,9 +155,10 @@ def listing(w: Work, *, text: str | None = None, owner: str | None = None,
     q = select(m.Customer, m.Staff.code).join(m.Staff, m.Staff.id == m.Customer.owner_id)
     if text:
         t = text.strip()
-        like = f"%{t.lower()}%"
-        q = q.where(or_(func.lower(m.Customer.name).like(like), m.Customer.code == t.upper(),
-                        m.Customer.phone.like(f"%{t}%"), m.Customer.id_number == t.upper()))
+        q = q.where(or_(func.lower(m.Customer.name).contains(t.lower(), autoescape=True),
+                        m.Customer.code == t.upper(),
+                        m.Customer.phone.contains(t, autoescape=True),
+                        m.Customer.id_number == t.upper()))
     if owner:
         q = q.where(m.Staff.code == owner)
     if risk:

@@ -1,0 +1,63 @@
+"""The renderer's contract: json and csv are stable, exact and in the configured timezone."""
+
+import csv
+import io
+import json
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from insurtrack.cli.output import Output
+
+ROWS = [{"code": "P-000001", "amount": Decimal("1200.50"), "due": date(2026, 2, 28),
+         "at": datetime(2026, 3, 1, 16, 30, tzinfo=timezone.utc), "note": None, "paid": True,
+         "name": "张伟, \"Jr\""}]
+
+
+def render(fmt, method="rows", *args, tz="Asia/Shanghai"):
+    out, err = io.StringIO(), io.StringIO()
+    o = Output(fmt, tz=ZoneInfo(tz), stdout=out, stderr=err)
+    getattr(o, method)(*args)
+    return out.getvalue(), err.getvalue()
+
+
+def test_json_is_exact_and_local():
+    out, _ = render("json", "rows", ROWS)
+    [row] = json.loads(out)
+    assert row == {"code": "P-000001", "amount": "1200.50", "due": "2026-02-28",
+                   "at": "2026-03-02T00:30:00+08:00", "note": None, "paid": True,
+                   "name": "张伟, \"Jr\""}
+
+
+def test_csv_quotes_and_keeps_columns():
+    out, _ = render("csv", "rows", ROWS, ["code", "amount", "at", "name", "note"])
+    parsed = list(csv.reader(io.StringIO(out)))
+    assert parsed == [["code", "amount", "at", "name", "note"],
+                      ["P-000001", "1200.50", "2026-03-02T00:30:00+08:00", "张伟, \"Jr\"", ""]]
+
+
+def test_times_follow_the_configured_timezone():
+    out, _ = render("json", "rows", ROWS, tz="America/New_York")
+    assert json.loads(out)[0]["at"] == "2026-03-01T11:30:00-05:00"
+
+
+def test_table_is_plain_when_piped_and_says_when_empty():
+    out, err = render("table", "rows", ROWS, ["code", "amount", "at"])
+    assert "\x1b[" not in out  # no colour codes when stdout is not a terminal
+    assert "P-000001" in out and "1200.50" in out and "2026-03-02 00:30" in out
+    out, err = render("table", "rows", [], ["code"], )
+    assert "no rows" in err
+
+
+def test_record_nests_sections_in_json_and_drops_them_in_csv():
+    record = {"code": "C-000001", "name": "Li"}
+    sections = {"timeline": [{"event": "customer.added"}]}
+    out, _ = render("json", "record", record, sections)
+    assert json.loads(out) == {"code": "C-000001", "name": "Li", "timeline": [{"event": "customer.added"}]}
+    out, _ = render("csv", "record", record, sections)
+    assert out.splitlines() == ["code,name", "C-000001,Li"]
+
+
+def test_empty_list_json_is_an_empty_array():
+    out, _ = render("json", "rows", [], ["code"])
+    assert json.loads(out) == []

@@ -1,0 +1,86 @@
+"""`--help` and shell completion stay light: they never import the ORM, Alembic or the notifier
+(an import check, not a timing), and every command documents itself."""
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+import typer
+
+from insurtrack.cli.app import app
+
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "apprise", "psycopg", "holidays")
+
+PROBE = r"""
+import json, os, sys
+from insurtrack.cli.app import app
+try:
+    app(sys.argv[1:], prog_name="insurtrack")
+except SystemExit:
+    pass
+heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(os.environ["HEAVY"])))
+print("HEAVY=" + json.dumps(heavy), file=sys.stderr)
+"""
+
+
+def _heavy_modules(args, env_extra=None):
+    import os
+
+    env = dict(os.environ, HEAVY=json.dumps(HEAVY), **(env_extra or {}))
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
+                          env=env, timeout=60)
+    line = [l for l in done.stderr.splitlines() if l.startswith("HEAVY=")][-1]
+    return json.loads(line[len("HEAVY="):]), done.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["--help"], ["customer", "--help"], ["claim", "--help"], ["policy", "pay", "--help"],
+    ["revisit", "feedback", "--help"], ["due", "--help"], ["report", "--help"],
+])
+def test_help_imports_no_heavy_module(args):
+    heavy, out = _heavy_modules(args)
+    assert heavy == [], f"--help imported {heavy}"
+    assert "Usage" in out
+
+
+def test_shell_completion_imports_no_heavy_module():
+    heavy, out = _heavy_modules([], {"_INSURTRACK_COMPLETE": "complete_bash",
+                                     "COMP_WORDS": "insurtrack cu", "COMP_CWORD": "1"})
+    assert heavy == []
+    assert "customer" in out
+
+
+def test_root_help_shows_the_nine_groups():
+    from typer.testing import CliRunner
+
+    out = CliRunner().invoke(app, ["--help"]).stdout
+    for group in ("customer", "apply", "underwrite", "policy", "renew", "claim", "revisit",
+                  "report", "due"):
+        assert group in out
+
+
+def _walk(command, path=()):
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _walk(sub, path + (name,))
+
+
+def test_every_command_and_option_has_help():
+    root = typer.main.get_command(app)
+    missing = []
+    for path, command in _walk(root):
+        if not (command.help or command.short_help):
+            missing.append(" ".join(path) or "insurtrack")
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.help:
+                missing.append(f"{' '.join(path)} {param.opts[0]}")
+    assert missing == []
+
+
+def test_python_dash_m_runs(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "insurtrack", "--version"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("insurtrack ")
