@@ -182,4 +182,12 @@ def timeline(session: Session, *, customer_id: int | None = None, subjects: list
 
 
 def describe(payload: dict[str, Any]) -> str:
-    return "; ".join(f"{k}: {v}" for k, v in payload.items() if v not in (None, "", []))
+    """An event's payload as one readable line for the timeline."""
+    def text(v: Any) -> str:
+        if isinstance(v, list):
+            return ", ".join(text(i) for i in v)
+        if isinstance(v, dict):
+            return "{" + describe(v) + "}"
+        return str(v)
+
+    return "; ".join(f"{k}: {text(v)}" for k, v in payload.items() if v not in (None, "", [], {}))
