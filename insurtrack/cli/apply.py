@@ -65,7 +65,7 @@ def new(
     line: Annotated[list[str], typer.Option("--line", help=f"A product of the plan: {LINE_FORM}; the premium is yearly (whole premium if single). Repeatable.")],
     frequency: Annotated[Frequency, typer.Option("--frequency", help="How the premium is paid.", case_sensitive=False)],
     term: Annotated[str, typer.Option("--term", help="Term of cover: 20y, 6m… (a whole number of payment periods).")],
-    promised: Annotated[str, typer.Option("--promised", help="Date the plan is promised to the customer, YYYY-MM-DD (T2).")],
+    promised: Annotated[str, typer.Option("--promised", help="Date the plan is promised to the customer, YYYY-MM-DD or today (T2).")],
     owner: Annotated[Optional[str], typer.Option("--owner", help="Owning sales person (login). Default: you, if you are in sales.")] = None,
     doc: Annotated[Optional[list[str]], typer.Option("--doc", help="An extra required document besides the standard checklist. Repeatable.")] = None,
     at: AtOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
@@ -77,7 +77,7 @@ def new(
     when = step_at(a, at)
     lines = [_line(text) for text in line]
     months = term_months("--term", term)
-    promised_date = day("--promised", promised)
+    promised_date = day("--promised", promised, today=a.today())
     with a.work() as w:
         application = svc.new(w, customer, lines=lines, frequency=frequency, term_months=months,
                               promised=promised_date, owner=owner, documents=_names("--doc", doc),

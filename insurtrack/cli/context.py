@@ -72,6 +72,10 @@ class AppContext:
 
         return Output(fmt, tz=self.settings.timezone)
 
+    def today(self):
+        """Today's date where the office is (the configured timezone)."""
+        return self.clock.now().astimezone(self.settings.timezone).date()
+
     def actor_code(self) -> tuple[str, str]:
         """Who acts, and where that came from: --as > INSURTRACK_USER > config > login name."""
         from insurtrack.config import ENV_USER
