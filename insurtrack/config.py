@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,81 @@ def _non_empty_items(value: list) -> str | None:
     if len(set(value)) != len(value):
         return "items must not repeat"
     return None
+
+
+def _country(value: str) -> str | None:
+    if not value:
+        return None
+    import holidays
+
+    if value.upper() not in holidays.list_supported_countries():
+        return f"unknown country code {value!r} for the holidays package (e.g. \"CN\", \"US\", \"GB\")"
+    return None
+
+
+def _hours(value: str) -> str | None:
+    from insurtrack.sla.calendar import parse_hours
+
+    try:
+        parse_hours(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def as_date(value: Any):
+    """A TOML date or an ISO "YYYY-MM-DD" string as a date; ValueError otherwise."""
+    from datetime import date, datetime
+
+    if isinstance(value, datetime):
+        raise ValueError(f"{value!r} has a time; give a date")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value.strip())
+    raise ValueError(f"{value!r} is not a date")
+
+
+def _dates(value: list) -> str | None:
+    for item in value:
+        try:
+            as_date(item)
+        except ValueError:
+            return f"every item must be a date such as 2027-02-05, not {item!r}"
+    return None
+
+
+def _urls(value: Any, where: str) -> list[tuple[str, str]]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(u, str) and "://" in u for u in items):
+        return [(where, f"must be a list of Apprise URLs (scheme://…), not {value!r}")]
+    return []
+
+
+def _routes_departments(value: dict) -> list[tuple[str, str]]:
+    from insurtrack.sla.rules import DEPARTMENTS
+
+    out = []
+    for name, urls in value.items():
+        if name not in DEPARTMENTS:
+            out.append((f"notify.departments.{name}",
+                        f"unknown department (one of {', '.join(DEPARTMENTS)})"))
+        out += _urls(urls, f"notify.departments.{name}")
+    return out
+
+
+def _routes_staff(value: dict) -> list[tuple[str, str]]:
+    out = []
+    for name, urls in value.items():
+        out += _urls(urls, f"notify.staff.{name}")
+    return out
+
+
+def _sla(value: dict) -> list[tuple[str, str]]:
+    from insurtrack.sla import rules
+
+    _, problems = rules.parse_all(rules.merge(rules.DEFAULT_RULES, value))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -125,6 +201,66 @@ SPEC: tuple[Setting, ...] = (
     ),
 )
 
+SPEC += (
+    Setting(
+        "calendar.country", str, "CN",
+        "Country whose official public holidays (and make-up working days, e.g. China's adjusted\n"
+        "weekends) decide what a working day is: an ISO code known to the `holidays` package.\n"
+        "Empty: Monday to Friday, no public holidays.",
+        _country,
+    ),
+    Setting("calendar.subdivision", str, "",
+            "Province or state for regional holidays (e.g. \"NY\" with country \"US\"). Empty: national only."),
+    Setting("calendar.timezone", str, "",
+            "IANA timezone of the office's working hours. Empty: the same as display.timezone.",
+            lambda v: _timezone(v) if v else None),
+    Setting("calendar.hours", str, "09:00-17:30",
+            "Business hours on a working day, local time (targets counted in business minutes).",
+            _hours),
+    Setting("calendar.extra_holidays", list, [],
+            "Extra days off the holidays package does not know yet (the official notice for next\n"
+            "year comes late): TOML dates such as [2027-02-05] or \"2027-02-05\" strings.",
+            _dates),
+    Setting("calendar.extra_workdays", list, [],
+            "Extra working days (make-up working days announced after the package's release).",
+            _dates),
+    Setting("notify.staff_email_url", str, "",
+            "Apprise URL template used for staff members who have an email address and no URL of their\n"
+            "own below; {email} is replaced by the address. Example:\n"
+            "mailtos://insurtrack:PASSWORD@smtp.example.com?from=insurtrack@example.com&to={email}"),
+    Setting("notify.timeout_seconds", int, 15,
+            "How long one delivery may take before the channel counts as down for this run.",
+            _positive),
+    Setting("notify.lease_minutes", int, 10,
+            "A notification claimed by a run that died is retried by another run after this long.",
+            _positive),
+    Setting("notify.departments", dict, {},
+            "Where each department's digest goes: department = [Apprise URLs]. Any Apprise URL works:\n"
+            "mailto(s)://, json:// webhooks, wecombot:// (WeCom), dingtalk://, feishu://, slack://,\n"
+            "workflows:// (Teams)… Example:\n"
+            "claims = [\"mailtos://bot:PASSWORD@smtp.example.com?to=claims@example.com\",\n"
+            "          \"wecombot://BOTKEY\"]",
+            _routes_departments),
+    Setting("notify.staff", dict, {},
+            "Where each person's digest goes: staff code = [Apprise URLs] (overrides staff_email_url).\n"
+            "Example: sam = [\"dingtalk://TOKEN/13800000000\"]",
+            _routes_staff),
+    Setting("sla", dict, {},
+            "SLA rules, one [sla.<name>] table each (see the shipped rules below). A table in your\n"
+            "file overrides the shipped rule of the same name key by key; `enabled = false` turns a\n"
+            "shipped rule off; a new name adds a rule. Keys: source, description, department\n"
+            "(sales/service/underwriting/claims/manager), assign_to (owner = the record's owner or\n"
+            "handler; queue = the department), kind (sla: a missed target is a breach; task: a missed\n"
+            "reminder is overdue), per (record, or customer: one clock per customer), start_on,\n"
+            "stop_on, cancel_on, pause_on, resume_on (event names), only_if (payload values the\n"
+            "starting event must have), anchor (plan.promised_date, installment.due_date,\n"
+            "policy.expiry_date) and before (count back from it), target, warn_before, repeat_every\n"
+            "(durations: \"30 minutes\", \"4 hours\", \"3 days\", \"5 working days\", \"1 week\",\n"
+            "\"3 months\"), calendar (24x7, or business: minutes inside business hours on working\n"
+            "days, and a date falling on a day off moves to the next working day).",
+            _sla),
+)
+
 SPEC_BY_KEY: dict[str, Setting] = {s.key: s for s in SPEC}
 
 
@@ -154,6 +290,30 @@ class Settings:
         from zoneinfo import ZoneInfo
 
         return ZoneInfo(self.values["display.timezone"])
+
+    @cached_property
+    def rulebook(self):
+        """The SLA rules in effect: the shipped ones merged with the file's [sla.*] tables."""
+        from insurtrack.sla import rules
+
+        book, _ = rules.parse_all(rules.merge(rules.DEFAULT_RULES, self.values["sla"]))
+        return book
+
+    @cached_property
+    def calendar(self):
+        """The office's working calendar (holidays, make-up working days, business hours)."""
+        from zoneinfo import ZoneInfo
+
+        from insurtrack.sla.calendar import WorkCalendar, parse_hours
+
+        start, end = parse_hours(self.values["calendar.hours"])
+        v = self.values
+        return WorkCalendar(
+            tz=ZoneInfo(v["calendar.timezone"] or v["display.timezone"]),
+            country=v["calendar.country"].upper() or None, subdiv=v["calendar.subdivision"] or None,
+            extra_holidays=frozenset(as_date(d) for d in v["calendar.extra_holidays"]),
+            extra_workdays=frozenset(as_date(d) for d in v["calendar.extra_workdays"]),
+            day_start=start, day_end=end)
 
 
 def default_config_path() -> Path:
@@ -208,7 +368,11 @@ def validate(data: Mapping[str, Any], path: Path | None = None) -> tuple[dict[st
             continue
         if setting.validate:
             problem = setting.validate(value)
-            if problem:
+            if isinstance(problem, list):
+                issues += [ConfigIssue(path, k, msg) for k, msg in problem]
+                if problem:
+                    continue
+            elif problem:
                 issues.append(ConfigIssue(path, key, problem))
                 continue
         values[key] = value
@@ -216,7 +380,8 @@ def validate(data: Mapping[str, Any], path: Path | None = None) -> tuple[dict[st
 
 
 def _type_name(t: type) -> str:
-    return {str: "a string", int: "an integer", list: "a list", bool: "true or false"}.get(t, t.__name__)
+    return {str: "a string", int: "an integer", list: "a list", bool: "true or false",
+            dict: "a table"}.get(t, t.__name__)
 
 
 def read(path: Path) -> tuple[dict[str, Any], list[ConfigIssue]]:
@@ -268,7 +433,7 @@ def _toml_value(value: Any) -> str:
 
 
 def render_example() -> str:
-    """The documented starter file: every key, commented, at its default."""
+    """The documented starter file: every key, commented, at its default; every shipped SLA rule."""
     lines = [
         "# insurtrack configuration. Every key is shown with its default value.",
         "# Found at: --config FILE > $INSURTRACK_CONFIG > the user's config directory",
@@ -277,13 +442,36 @@ def render_example() -> str:
     ]
     section = None
     for s in SPEC:
+        if s.type is dict:
+            continue
         sec, _, name = s.key.rpartition(".")
         if sec != section:
             lines += ["", f"[{sec}]"]
             section = sec
-        for text in s.description.splitlines():
-            lines.append(f"# {text}")
-        if s.source:
-            lines.append(f"# Source: {s.source}.")
+        _comment(lines, s)
         lines.append(f"{name} = {_toml_value(s.default)}")
+    for s in SPEC:
+        if s.type is not dict or s.key == "sla":
+            continue
+        lines += ["", f"[{s.key}]"]
+        _comment(lines, s)
+    from insurtrack.sla.rules import DEFAULT_RULES
+
+    lines.append("")
+    _comment(lines, SPEC_BY_KEY["sla"])
+    for name, rule in DEFAULT_RULES.items():
+        lines += ["", f"[sla.{name}]"]
+        for key, value in rule.items():
+            if key == "only_if":
+                value = "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+                lines.append(f"{key} = {value}")
+            else:
+                lines.append(f"{key} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
+
+
+def _comment(lines: list[str], s: Setting) -> None:
+    for text in s.description.splitlines():
+        lines.append(f"# {text}")
+    if s.source:
+        lines.append(f"# Source: {s.source}.")

@@ -350,3 +350,72 @@ class Event(SQLModel, table=True):
     recorded_at: datetime = _when(nullable=False)  # wall clock
     actor_id: int = Field(foreign_key="staff.id")
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class FollowUp(SQLModel, table=True):
+    """One open clock (T2–T13, Q3): an obligation with a deadline, opened, paused, resumed and
+    closed by the events that govern it (sla/engine.py), or added by hand (`due add`).
+
+    `due` reads only open rows through (status, due_at) and (status, warn_at): its cost follows
+    what is due, never the size of the book. `history` keeps every (from, due, warn) the clock
+    had, so the picture at any past instant can be told again (`due --now`).
+    """
+
+    __tablename__ = "followup"
+    __table_args__ = (
+        Index("ix_followup_status_due", "status", "due_at"),
+        Index("ix_followup_status_warn", "status", "warn_at"),
+        Index("ix_followup_rule_subject", "rule", "subject", "status"),
+        Index("ix_followup_status_rule_fp", "status", "rule", "rule_fp"),
+        Index("ix_followup_closed", "closed_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    rule: str = Field(sa_type=String(48))          # an [sla.<name>] rule, or "manual"/"rectification"
+    rule_fp: str = Field(default="", sa_type=String(16))  # the rule's timing when last computed
+    kind: str = _enum()                             # sla / task / manual / rectification
+    subject: str = Field(sa_type=String(40))       # code of the record it is about
+    anchor_ref: Optional[str] = Field(default=None, sa_type=String(40))  # e.g. installment 3
+    anchor_date: Optional[date] = None
+    occurrence: int = 1                             # cadences: 1, 2, 3…
+    customer_id: Optional[int] = Field(default=None, foreign_key="customer.id", index=True)
+    department: str = _enum()
+    assignee_id: Optional[int] = _staff_fk(index=True)
+    title: str = Field(sa_type=Text)
+    note: Optional[str] = _text()
+    status: str = _enum()                           # open / paused / done / cancelled
+    opened_at: datetime = _when(nullable=False)    # business time of the opening event
+    started_at: datetime = _when(nullable=False)   # when the clock starts counting
+    due_at: datetime = _when(nullable=False)
+    warn_at: Optional[datetime] = _when()
+    paused_at: Optional[datetime] = _when()
+    pauses: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    history: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    closed_at: Optional[datetime] = _when()
+    closed_by_id: Optional[int] = _staff_fk()
+    close_note: Optional[str] = _text()
+    breached: Optional[bool] = None                 # closed after its deadline
+    opened_by_event_id: Optional[int] = Field(default=None, foreign_key="event.id")
+    closed_by_event_id: Optional[int] = Field(default=None, foreign_key="event.id")
+
+
+class Outbox(SQLModel, table=True):
+    """What `due --notify` must say: one row per (follow-up, stage, recipient, channel), unique,
+    written in the transaction that evaluated it; delivered, retried on failure, never twice."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("followup_id", "stage", "recipient", "channel"),
+        Index("ix_outbox_pending", "sent_at", "claimed_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    followup_id: int = Field(foreign_key="followup.id")
+    stage: str = Field(sa_type=String(16))          # warn / due / breach
+    recipient: str = Field(sa_type=String(80))      # staff:sam / dept:claims
+    channel: str = Field(sa_type=String(32))        # digest of the Apprise URL (never the secret)
+    channel_label: str = Field(sa_type=String(200))  # the URL with secrets removed
+    created_at: datetime = _when(nullable=False)
+    claimed_at: Optional[datetime] = _when()
+    claimed_by: Optional[str] = Field(default=None, sa_type=String(40))
+    sent_at: Optional[datetime] = _when()
+    attempts: int = 0
+    last_error: Optional[str] = _text()

@@ -76,6 +76,9 @@ class Work:
             payload={k: jsonable(v) for k, v in payload.items() if v is not None},
         )
         self.session.add(ev)
+        from insurtrack.sla import engine
+
+        engine.on_event(self, ev)  # the clocks move in this same transaction
         return ev
 
     def step(self, kind: str, record: Any, action: str) -> str:

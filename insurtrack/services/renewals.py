@@ -94,7 +94,7 @@ def remind(w: Work, code: str, *, channel: ContactChannel, result: ReminderResul
                           channel=ContactChannel(channel).value, result=ReminderResult(result).value,
                           note=note, occurred_at=when, actor_id=w.actor.id)
     w.session.add(reminder)
-    w.event("premium.reminded", p.code, occurred_at=when, customer_id=p.customer_id,
+    w.event("renewal.reminded" if renewal else "premium.reminded", p.code, occurred_at=when, customer_id=p.customer_id,
             installment=target and target.seq, renewal=renewal or None, channel=reminder.channel,
             result=reminder.result, note=note)
     return reminder

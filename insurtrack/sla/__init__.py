@@ -1,0 +1,1 @@
+"""SLA engine: working calendar, rules and deadlines."""

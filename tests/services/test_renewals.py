@@ -125,7 +125,7 @@ def test_remind_a_chosen_installment_or_the_renewal(work, cust, staff):
         r = svc.remind(w, code, channel=ContactChannel.WECHAT, result=ReminderResult.NO_ANSWER,
                        renewal=True)
         assert (r.installment_id, r.actor_id) == (None, staff["sam"].id)
-    assert _events(work, code)[-1] == ("premium.reminded", {
+    assert _events(work, code)[-1] == ("renewal.reminded", {
         "renewal": True, "channel": "wechat", "result": "no_answer"})
 
 
