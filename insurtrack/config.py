@@ -128,6 +128,12 @@ def _routes_staff(value: dict) -> list[tuple[str, str]]:
     return out
 
 
+def _default_rules() -> dict:
+    from insurtrack.sla.rules import DEFAULT_RULES
+
+    return DEFAULT_RULES
+
+
 def _sla(value: dict) -> list[tuple[str, str]]:
     from insurtrack.sla import rules
 
@@ -245,7 +251,7 @@ SPEC += (
             "Where each person's digest goes: staff code = [Apprise URLs] (overrides staff_email_url).\n"
             "Example: sam = [\"dingtalk://TOKEN/13800000000\"]",
             _routes_staff),
-    Setting("sla", dict, {},
+    Setting("sla", dict, _default_rules(),
             "SLA rules, one [sla.<name>] table each (see the shipped rules below). A table in your\n"
             "file overrides the shipped rule of the same name key by key; `enabled = false` turns a\n"
             "shipped rule off; a new name adds a rule. Keys: source, description, department\n"

@@ -19,7 +19,10 @@ def test_example_documents_every_key_and_loads_to_the_defaults(tmp_path):
     settings = config.load(str(path), env={})
     for s in config.SPEC:
         assert settings[s.key] == s.default
-        assert s.key.rpartition(".")[2] + " = " in config.render_example()
+        if s.type is dict:  # a table: [notify.departments], [sla.<rule>]
+            assert f"\n[{s.key}" in config.render_example()
+        else:
+            assert s.key.rpartition(".")[2] + " = " in config.render_example()
 
 
 def test_discovery_precedence(tmp_path, monkeypatch):
