@@ -1,0 +1,288 @@
+"""`due --notify`: tell each person and department what needs them, exactly once.
+
+1. Evaluate (one write transaction): every open follow-up that reached a stage — `due` (its
+   deadline day has come), `warn` (inside its warning window), `breach` (past its deadline; for
+   owner-assigned items the department hears of it too) — gets one outbox row per recipient and
+   channel. The row's key (follow-up, stage, recipient, channel) is unique, so a stage already
+   queued by this or any earlier or concurrent run is never queued again.
+2. Claim (one write transaction): unsent rows not claimed by a live run are leased to this run.
+   Two overlapping runs never hold the same row.
+3. Deliver: one digest per recipient and channel; on success the rows are marked sent at once (a
+   later crash cannot resend them); on failure the attempt and reason are recorded and the lease
+   released, so the next run retries. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from insurtrack.domain import models as m
+from insurtrack.sla.engine import OPEN
+
+STAGE_ORDER = ("due", "warn", "breach")
+STAGE_LABEL = {"due": "DUE TODAY", "warn": "AT RISK", "breach": "LATE"}
+
+
+def channel_key(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()[:32]
+
+
+@dataclass
+class Routes:
+    """Who hears through which Apprise URLs: from notify.departments, notify.staff and
+    notify.staff_email_url (for staff with an email address)."""
+
+    settings: Any
+    emails: dict[str, str]
+
+    def urls(self, recipient: str) -> list[str]:
+        kind, _, name = recipient.partition(":")
+        if kind == "dept":
+            got = self.settings["notify.departments"].get(name, [])
+            return [got] if isinstance(got, str) else list(got)
+        got = self.settings["notify.staff"].get(name)
+        if got:
+            return [got] if isinstance(got, str) else list(got)
+        template, email = self.settings["notify.staff_email_url"], self.emails.get(name)
+        return [template.replace("{email}", email)] if template and email else []
+
+    def by_key(self, recipient: str) -> dict[str, str]:
+        return {channel_key(u): u for u in self.urls(recipient)}
+
+
+def _routes(session: Any, settings: Any) -> Routes:
+    emails = dict(session.execute(select(m.Staff.code, m.Staff.email)
+                                  .where(m.Staff.active, m.Staff.email.is_not(None))).all())
+    return Routes(settings, emails)
+
+
+def stage_of(w: Any, f: m.FollowUp, at: datetime) -> str | None:
+    from insurtrack.services.due import state_at
+
+    state = state_at(w, f, at)
+    if state in ("breached", "overdue"):
+        return "breach"
+    if state == "at_risk":
+        return "warn"
+    if state == "due_today":
+        rule = w.settings.rulebook.get(f.rule)
+        return None if rule is not None and rule.target.is_time else "due"
+    return None
+
+
+def recipients(f: m.FollowUp, stage: str, staff: dict[int, str], routes: Routes) -> list[str]:
+    """An owner's item goes to the owner (to the department when the owner has no channel);
+    a late one to the department as well. A queue item goes to the department."""
+    dept = f"dept:{f.department}"
+    if f.assignee_id is None or f.assignee_id not in staff:
+        return [dept]
+    person = f"staff:{staff[f.assignee_id]}"
+    out = [person] if routes.urls(person) else [dept]
+    if stage == "breach" and dept not in out:
+        out.append(dept)
+    return out
+
+
+@dataclass
+class Planned:
+    followup: m.FollowUp
+    stage: str
+    recipient: str
+    channel: str
+    label: str
+
+
+def plan(w: Any, at: datetime) -> tuple[list[Planned], list[str]]:
+    """What this instant calls for, and recipients with no channel configured."""
+    from insurtrack.services.due import candidates
+    from insurtrack.sla.send import redact
+
+    routes = _routes(w.session, w.settings)
+    live_rules = {r.name for r in w.settings.rulebook.rules} | {"manual", "rectification"}
+    rows = [f for f in candidates(w, at) if f.rule in live_rules]
+    staff = dict(w.session.execute(select(m.Staff.id, m.Staff.code).where(
+        m.Staff.id.in_({f.assignee_id for f in rows if f.assignee_id} or {-1}))).all())
+    out, unrouted = [], set()
+    labels: dict[str, str] = {}
+    for f in rows:
+        stage = stage_of(w, f, at)
+        if stage is None:
+            continue
+        for who in recipients(f, stage, staff, routes):
+            urls = routes.urls(who)
+            if not urls:
+                unrouted.add(who)
+            for url in urls:
+                key = channel_key(url)
+                if key not in labels:
+                    labels[key] = redact(url)[:200]
+                out.append(Planned(f, stage, who, key, labels[key]))
+    return out, sorted(unrouted)
+
+
+def enqueue(w: Any, at: datetime) -> tuple[int, list[str]]:
+    """Write the outbox rows this instant calls for (existing keys are left alone)."""
+    planned, unrouted = plan(w, at)
+    if not planned:
+        return 0, unrouted
+    dialect = w.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    values = [{"followup_id": p.followup.id, "stage": p.stage, "recipient": p.recipient,
+               "channel": p.channel, "channel_label": p.label, "created_at": at, "attempts": 0}
+              for p in planned]
+    stmt = insert(m.Outbox).on_conflict_do_nothing(
+        index_elements=["followup_id", "stage", "recipient", "channel"])
+    added = 0
+    for i in range(0, len(values), 500):
+        added += w.session.execute(stmt, values[i:i + 500]).rowcount or 0
+    return added, unrouted
+
+
+@dataclass
+class Digest:
+    recipient: str
+    channel: str
+    label: str
+    url: str | None
+    ids: list[int]
+    title: str
+    body: str
+
+
+@dataclass
+class Report:
+    queued: int = 0
+    sent: list[Digest] = field(default_factory=list)
+    failed: list[tuple[Digest, str]] = field(default_factory=list)
+    skipped: int = 0
+    unrouted: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    digests: list[Digest] = field(default_factory=list)
+
+
+def _lines(w: Any, rows: list[tuple[m.Outbox, m.FollowUp]]) -> tuple[str, str]:
+    """A digest's title and body: the items by stage, the worst first."""
+    from insurtrack.services.due import _source, _title, local_deadline
+
+    tz = w.settings["display.timezone"]
+    codes = dict(w.session.execute(select(m.Customer.id, m.Customer.code).where(
+        m.Customer.id.in_({f.customer_id for _, f in rows if f.customer_id} or {-1}))).all())
+    counts: dict[str, int] = defaultdict(int)
+    body = []
+    for stage in reversed(STAGE_ORDER):
+        items = sorted(((o, f) for o, f in rows if o.stage == stage), key=lambda x: x[1].due_at)
+        if not items:
+            continue
+        counts[stage] = len(items)
+        body.append(f"{STAGE_LABEL[stage]} ({len(items)})")
+        for _, f in items:
+            src = _source(w, f)
+            about = " ".join(x for x in (f.subject, codes.get(f.customer_id, "")) if x)
+            body.append(f"  #{f.id} {src + ' ' if src else ''}{_title(f)}"
+                        f"{' — ' + about if about else ''}; due {local_deadline(w, f.due_at)} {tz}")
+        body.append("")
+    body.append("See `insurtrack due` for details and `insurtrack due explain ID` for a clock.")
+    parts = [f"{counts[s]} {STAGE_LABEL[s].lower()}" for s in reversed(STAGE_ORDER) if counts[s]]
+    return f"insurtrack: {', '.join(parts)}", "\n".join(body)
+
+
+def _digests(w: Any, outbox: list[m.Outbox]) -> tuple[list[Digest], list[int]]:
+    """Group rows into digests; rows whose follow-up has closed since are not worth sending."""
+    if not outbox:
+        return [], []
+    fus = {f.id: f for f in w.session.execute(select(m.FollowUp).where(
+        m.FollowUp.id.in_({o.followup_id for o in outbox}))).scalars()}
+    routes = _routes(w.session, w.settings)
+    groups: dict[tuple[str, str], list[tuple[m.Outbox, m.FollowUp]]] = defaultdict(list)
+    stale = []
+    for o in outbox:
+        f = fus[o.followup_id]
+        if f.status != OPEN:
+            stale.append(o.id)
+            continue
+        groups[(o.recipient, o.channel)].append((o, f))
+    out = []
+    for (who, chan), rows in sorted(groups.items()):
+        title, body = _lines(w, rows)
+        name = who.partition(":")[2]
+        out.append(Digest(who, chan, rows[0][0].channel_label, routes.by_key(who).get(chan),
+                          [o.id for o, _ in rows], f"{title} — {name}", body))
+    return out, stale
+
+
+def run(engine: Any, settings: Any, clock: Any, actor: Any, *, dry_run: bool = False) -> Report:
+    """One `due --notify` run (see the module docstring)."""
+    from insurtrack import db
+    from insurtrack.services.base import Work
+    from insurtrack.sla.send import send
+
+    report = Report(dry_run=dry_run)
+    now = clock.now()
+    if dry_run:
+        with db.read(engine) as s:
+            w = Work(session=s, actor=actor, clock=clock, settings=settings)
+            planned, report.unrouted = plan(w, now)
+            known = {(o.followup_id, o.stage, o.recipient, o.channel): o for o in s.execute(
+                select(m.Outbox).where(m.Outbox.followup_id.in_(
+                    {p.followup.id for p in planned} or {-1}))).scalars()}
+            fresh = [m.Outbox(id=-i - 1, followup_id=p.followup.id, stage=p.stage,
+                              recipient=p.recipient, channel=p.channel, channel_label=p.label,
+                              created_at=now, attempts=0)
+                     for i, p in enumerate(planned)
+                     if (p.followup.id, p.stage, p.recipient, p.channel) not in known]
+            pending = list(s.execute(select(m.Outbox).where(m.Outbox.sent_at.is_(None))).scalars())
+            report.digests, _ = _digests(w, pending + fresh)
+            report.queued = len(fresh)
+        return report
+
+    with db.write(engine) as s:
+        w = Work(session=s, actor=actor, clock=clock, settings=settings)
+        from insurtrack.services.due import sync_rules
+
+        sync_rules(w)
+        report.queued, report.unrouted = enqueue(w, now)
+
+    run_id = uuid.uuid4().hex[:16]
+    lease = timedelta(minutes=settings["notify.lease_minutes"])
+    with db.write(engine) as s:
+        free = and_(m.Outbox.sent_at.is_(None),
+                    or_(m.Outbox.claimed_at.is_(None), m.Outbox.claimed_at < now - lease))
+        ids = list(s.execute(update(m.Outbox).where(free).values(claimed_at=now, claimed_by=run_id)
+                             .returning(m.Outbox.id)).scalars())
+    if not ids:
+        return report
+    with db.read(engine) as s:
+        w = Work(session=s, actor=actor, clock=clock, settings=settings)
+        rows = list(s.execute(select(m.Outbox).where(m.Outbox.id.in_(ids))).scalars())
+        digests, stale = _digests(w, rows)
+    if stale:
+        with db.write(engine) as s:
+            s.execute(update(m.Outbox).where(m.Outbox.id.in_(stale), m.Outbox.claimed_by == run_id)
+                      .values(sent_at=now, last_error="not sent: closed before delivery"))
+        report.skipped = len(stale)
+    timeout = float(settings["notify.timeout_seconds"])
+    for d in digests:
+        error = ("channel no longer configured for " + d.recipient if d.url is None
+                 else send(d.url, title=d.title, body=d.body, timeout=timeout))
+        with db.write(engine) as s:
+            mine = and_(m.Outbox.id.in_(d.ids), m.Outbox.claimed_by == run_id)
+            if error is None:
+                s.execute(update(m.Outbox).where(mine).values(
+                    sent_at=clock.now(), attempts=m.Outbox.attempts + 1, last_error=None))
+                report.sent.append(d)
+            else:
+                s.execute(update(m.Outbox).where(mine).values(
+                    attempts=m.Outbox.attempts + 1, last_error=error[:1000],
+                    claimed_at=None, claimed_by=None))
+                report.failed.append((d, error))
+    return report
