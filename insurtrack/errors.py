@@ -9,6 +9,8 @@ Exit codes (documented in README.md):
     5  not permitted: unknown or inactive acting person
     6  configuration error
     7  database error: cannot open, connect to or upgrade the store
+    8  `due --fail-on-breach`: something is breached or overdue (cli/due.py)
+    9  `due --notify`: a channel failed; its messages are retried on the next run (cli/due.py)
 """
 
 from __future__ import annotations

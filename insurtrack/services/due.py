@@ -76,13 +76,19 @@ def _late(due: datetime, at: datetime) -> str:
     return f"{hours}h {mins}m" if hours else f"{mins}m"
 
 
+def present_queries(w: Work, at: datetime) -> tuple[Any, Any]:
+    """Open follow-ups due by the end of `at`'s day, and those inside their warning window: two
+    range scans of the (status, due_at) and (status, warn_at) indexes."""
+    cal = w.settings.calendar
+    horizon = cal.end_of_day(cal.local_date(at))
+    return (select(m.FollowUp).where(m.FollowUp.status == OPEN, m.FollowUp.due_at < horizon),
+            select(m.FollowUp).where(m.FollowUp.status == OPEN, m.FollowUp.warn_at <= at))
+
+
 def candidates(w: Work, at: datetime) -> list[m.FollowUp]:
     """Follow-ups that may be due, at risk or late at `at`."""
-    cal = w.settings.calendar
     if at >= w.now() - timedelta(seconds=1):
-        horizon = cal.end_of_day(cal.local_date(at))
-        by_due = select(m.FollowUp).where(m.FollowUp.status == OPEN, m.FollowUp.due_at < horizon)
-        by_warn = select(m.FollowUp).where(m.FollowUp.status == OPEN, m.FollowUp.warn_at <= at)
+        by_due, by_warn = present_queries(w, at)
         rows = {f.id: f for f in w.session.execute(by_due).scalars()}
         rows.update({f.id: f for f in w.session.execute(by_warn).scalars()})
         return list(rows.values())
