@@ -302,8 +302,12 @@ class Settings:
         """The SLA rules in effect: the shipped ones merged with the file's [sla.*] tables."""
         from insurtrack.sla import rules
 
+        from dataclasses import replace
+
         book, _ = rules.parse_all(rules.merge(rules.DEFAULT_RULES, self.values["sla"]))
-        return book
+        cal = repr([self.values[k] for k in sorted(self.values) if k.startswith("calendar.")]
+                   + [self.values["display.timezone"]])
+        return rules.RuleBook.of([replace(r, calendar_fp=cal) for r in book.rules])
 
     @cached_property
     def calendar(self):

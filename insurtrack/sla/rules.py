@@ -115,12 +115,14 @@ class Rule:
     assign_to: str = "queue"
     per: str = "record"
     enabled: bool = True
+    calendar_fp: str = ""  # the working calendar's settings (holidays, hours, timezone)
 
     def fingerprint(self) -> str:
-        """What decides a follow-up's clock: a change here recomputes the open ones."""
+        """What decides a follow-up's clock: a change here (or in the working calendar) recomputes
+        the open ones."""
         return "|".join(str(x) for x in (self.target, self.calendar, self.warn_before, self.anchor,
                                          self.before, self.repeat_every, self.department,
-                                         self.assign_to))
+                                         self.assign_to, self.kind, self.calendar_fp))
 
     def matches(self, payload: dict[str, Any]) -> bool:
         return all(str(payload.get(k)) == str(v) for k, v in self.only_if)
