@@ -67,10 +67,10 @@ class AppContext:
             self._engine.dispose()
             self._engine = None
 
-    def output(self, fmt: OutputFormat | str = OutputFormat.TABLE) -> Output:
+    def output(self, fmt: OutputFormat | str = OutputFormat.TABLE, *, excel: bool = False) -> Output:
         from insurtrack.cli.output import Output
 
-        return Output(fmt, tz=self.settings.timezone)
+        return Output(fmt, tz=self.settings.timezone, excel=excel)
 
     def today(self):
         """Today's date where the office is (the configured timezone)."""

@@ -4,6 +4,10 @@ json / csv as a stable machine contract. Data goes to stdout, messages to stderr
 Value rules (tested in tests/cli/test_output.py): money and other Decimals are exact strings
 ("1200.50"); instants are shown in the configured timezone (ISO 8601 with offset in json and csv);
 dates are ISO; None is empty (null in json).
+
+CSV is UTF-8; `excel=True` starts it with a byte-order mark so Excel reads Chinese text right. A
+text cell starting with =, +, -, @ (or a tab or carriage return) is prefixed with a single quote so
+a spreadsheet never runs it as a formula (OWASP "CSV injection"); numbers are left as they are.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ Row = Mapping[str, Any]
 
 class Output:
     def __init__(self, fmt: OutputFormat | str = OutputFormat.TABLE, *, tz: tzinfo | None = None,
-                 stdout=None, stderr=None) -> None:
+                 stdout=None, stderr=None, excel: bool = False) -> None:
         self.format = OutputFormat(fmt)
+        self.excel = excel
+        self._bom_written = False
         self.tz = tz
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
@@ -66,7 +72,15 @@ class Output:
     # ---------------------------------------------------------------- data
     def rows(self, rows: Iterable[Row], columns: Sequence[str] | None = None, *,
              title: str | None = None) -> None:
-        """A list of records."""
+        """A list of records. With `columns` given, json and csv stream the rows as they come
+        (an export of any size runs in flat memory)."""
+        if columns and self.format is not OutputFormat.TABLE:
+            cols = list(columns)
+            if self.format is OutputFormat.CSV:
+                self._write_csv(cols, rows)
+            else:
+                self._stream_json(cols, rows)
+            return
         rows = list(rows)
         cols = list(columns) if columns else (list(rows[0].keys()) if rows else [])
         if self.format is OutputFormat.JSON:
@@ -109,11 +123,31 @@ class Output:
         json.dump(doc, self.stdout, ensure_ascii=False, indent=2)
         self.stdout.write("\n")
 
-    def _write_csv(self, cols: Sequence[str], rows: Iterable[Row]) -> None:
-        writer = csv.writer(self.stdout, lineterminator="\n")
-        writer.writerow(cols)
+    def _stream_json(self, cols: Sequence[str], rows: Iterable[Row]) -> None:
+        """A json array written row by row, formatted as _write_json would."""
+        out, first = self.stdout, True
+        out.write("[")
         for r in rows:
-            writer.writerow([self._text(r.get(c)) for c in cols])
+            item = json.dumps({c: self._json(r.get(c)) for c in cols}, ensure_ascii=False, indent=2)
+            out.write(("\n  " if first else ",\n  ") + item.replace("\n", "\n  "))
+            first = False
+        out.write("\n]\n" if not first else "]\n")
+
+    def _write_csv(self, cols: Sequence[str], rows: Iterable[Row]) -> None:
+        """Streams: rows may be a generator of any length; memory stays flat."""
+        if self.excel and not self._bom_written:
+            self.stdout.write("\ufeff")
+            self._bom_written = True
+        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer.writerow([safe_cell(c) for c in cols])
+        for r in rows:
+            writer.writerow([self._cell(r.get(c)) for c in cols])
+
+    def _cell(self, value: Any) -> str:
+        text = self._text(value)
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            return text
+        return safe_cell(text)
 
     def _plain(self) -> bool:
         return bool(os.environ.get("NO_COLOR")) or not _isatty(self.stdout)
@@ -154,6 +188,14 @@ class Output:
         for k, v in record.items():
             table.add_row(k.replace("_", " "), self._text(v))
         self._console().print(table)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """A text cell a spreadsheet will show, never evaluate (=HYPERLINK(…) becomes '=HYPERLINK(…))."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _isatty(stream) -> bool:

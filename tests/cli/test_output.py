@@ -61,3 +61,48 @@ def test_record_nests_sections_in_json_and_drops_them_in_csv():
 def test_empty_list_json_is_an_empty_array():
     out, _ = render("json", "rows", [], ["code"])
     assert json.loads(out) == []
+
+
+def test_csv_neutralises_formulas_in_text_but_not_numbers():
+    """Issue 4: cells starting with =, +, -, @ never run as formulas in a spreadsheet."""
+    import io
+    from decimal import Decimal
+
+    from insurtrack.cli.output import Output
+
+    out = io.StringIO()
+    rows = [{"name": "=HYPERLINK(\"http://x\")", "note": "+1 call", "who": "@sam", "amount": Decimal("-12.50")},
+            {"name": "-2+3", "note": "\tTab", "who": "李娜", "amount": Decimal("7.00")}]
+    Output("csv", stdout=out).rows(iter(rows), ["name", "note", "who", "amount"])
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "name,note,who,amount"
+    assert lines[1] == "\"'=HYPERLINK(\"\"http://x\"\")\",'+1 call,'@sam,-12.50"
+    assert lines[2] == "'-2+3,'\tTab,李娜,7.00"
+
+
+def test_excel_csv_starts_with_a_byte_order_mark_once():
+    import io
+
+    from insurtrack.cli.output import Output
+
+    out = io.StringIO()
+    Output("csv", stdout=out, excel=True).rows(iter([{"a": "中文"}]), ["a"])
+    assert out.getvalue() == "\ufeffa\n中文\n"
+    plain = io.StringIO()
+    Output("csv", stdout=plain).rows([{"a": "中文"}], ["a"])
+    assert plain.getvalue() == "a\n中文\n"
+
+
+def test_json_streams_a_generator_to_the_same_document():
+    import io
+    import json
+
+    from insurtrack.cli.output import Output
+
+    def gen():
+        for i in range(3):
+            yield {"i": i, "t": f"row {i}"}
+
+    out = io.StringIO()
+    Output("json", stdout=out).rows(gen(), ["i", "t"])
+    assert json.loads(out.getvalue()) == [{"i": i, "t": f"row {i}"} for i in range(3)]
