@@ -6,6 +6,7 @@ time. The first command against a new or older database upgrades it with Alembic
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,8 +50,20 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10000) -> Engine:
     except Exception as exc:  # bad URL syntax, missing driver
         raise StoreError(f"cannot use database URL {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
+        _create_private(engine.url.database)
         _tune_sqlite(engine, busy_timeout_ms)
     return engine
+
+
+def _create_private(database: str | None) -> None:
+    """A new SQLite file is created readable by its owner only (0600) before the first connect;
+    SQLite gives its -wal, -shm and -journal files the same mode. An existing file is left as is."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # exists already, or a folder SQLite will report on when it connects
+        pass
 
 
 def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
