@@ -386,7 +386,26 @@ def validate(data: Mapping[str, Any], path: Path | None = None) -> tuple[dict[st
                 issues.append(ConfigIssue(path, key, problem))
                 continue
         values[key] = value
+    issues += _cross_check(values, issues, path)
     return values, issues
+
+
+def _cross_check(values: dict[str, Any], issues: list[ConfigIssue], path: Path | None) -> list[ConfigIssue]:
+    """Keys that are only right together: a holiday subdivision belongs to its country."""
+    sub, country = values["calendar.subdivision"], values["calendar.country"]
+    if not sub or any(i.key in ("calendar.country", "calendar.subdivision") for i in issues):
+        return []
+    if not country:
+        return [ConfigIssue(path, "calendar.subdivision",
+                            f"{sub!r} needs calendar.country (the country it belongs to)")]
+    import holidays
+
+    known = holidays.list_supported_countries().get(country.upper(), [])
+    if sub not in known:
+        shown = ", ".join(known[:20]) + ("…" if len(known) > 20 else "") or "none"
+        return [ConfigIssue(path, "calendar.subdivision",
+                            f"{sub!r} is not a subdivision of {country!r} (known: {shown})")]
+    return []
 
 
 def _type_name(t: type) -> str:

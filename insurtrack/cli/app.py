@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 from insurtrack import __version__
 from insurtrack.cli import (
     apply,
+    backup,
     claim,
     config_cmd,
     customer,
@@ -114,6 +115,8 @@ app.add_typer(claim.app, name="claim")
 app.add_typer(revisit.app, name="revisit")
 app.add_typer(report.app, name="report")
 app.add_typer(due.app, name="due")
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 
 
 def main() -> None:

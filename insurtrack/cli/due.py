@@ -123,6 +123,9 @@ def _notify(a: AppContext, *, dry_run: bool, fmt: OutputFormat, fail_on_breach: 
                    "title": d.title, "body": d.body} for d in report.digests],
                  ["recipient", "channel", "items", "title", "body"], title="Would send")
         return
+    for d in report.dropped:
+        out.message(f"not sent to {d.recipient} via {d.label}: that channel is no longer configured "
+                    f"({len(d.ids)} item(s); those still due go to its current channels)")
     for d, error in report.failed:
         out.message(f"could not notify {d.recipient} via {d.label}: {error} "
                     f"({len(d.ids)} item(s) kept for the next run)")
@@ -182,15 +185,15 @@ def add(
     a.output(fmt).record(record, sections, title=f"Follow-up #{f.id}")
 
 
-def _deadline(a: AppContext, text: str):
+def _deadline(a: AppContext, text: str, field: str = "--by"):
     import re
 
     from insurtrack.cli.options import day
 
     if re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", text):
-        d = day("--by", text)
+        d = day(field, text)
         return a.settings.calendar.end_of_day(d)
-    return _when(a, "--by", text)
+    return _when(a, field, text)
 
 
 def _span(field: str, text: Optional[str]):
@@ -229,7 +232,7 @@ def snooze(ctx: typer.Context, ident: IdArg,
     from insurtrack.services import due as svc
 
     a = app_context(ctx)
-    deadline = _deadline(a, until)
+    deadline = _deadline(a, until, "--until")
     with a.work() as w:
         f = svc.snooze(w, ident, until=deadline,
                        reason=text_value("--reason", reason, required=True))

@@ -81,7 +81,8 @@ def present_queries(w: Work, at: datetime) -> tuple[Any, Any]:
     range scans of the (status, due_at) and (status, warn_at) indexes."""
     cal = w.settings.calendar
     horizon = cal.end_of_day(cal.local_date(at))
-    return (select(m.FollowUp).where(m.FollowUp.status == OPEN, m.FollowUp.due_at < horizon),
+    # `<=`: a day deadline due today falls exactly at the end of today (the next local midnight)
+    return (select(m.FollowUp).where(m.FollowUp.status == OPEN, m.FollowUp.due_at <= horizon),
             select(m.FollowUp).where(m.FollowUp.status == OPEN, m.FollowUp.warn_at <= at))
 
 
@@ -107,6 +108,8 @@ def _kind_filter(w: Work, kinds: list[str]) -> set[str]:
                 if k in (r.name, r.kind) or k.upper() in _ids(r.source)}
         if k in MANUAL_RULES:
             hits.add(k)
+        if k.upper() == "Q3":  # the board's source of a rectification item
+            hits.add("rectification")
         if k == "manual":
             hits.update(MANUAL_RULES)
         if not hits:
@@ -203,7 +206,7 @@ def forecast(w: Work, *, days: int, department: Department | None = None,
     end = cal.end_of_day(first + timedelta(days=days - 1))
     live_rules = {r.name for r in w.settings.rulebook.rules} | set(MANUAL_RULES)
     q = select(m.FollowUp.rule, m.FollowUp.department, m.FollowUp.due_at, m.FollowUp.assignee_id
-               ).where(m.FollowUp.status == OPEN, m.FollowUp.due_at < end)
+               ).where(m.FollowUp.status == OPEN, m.FollowUp.due_at <= end)  # end of the last day
     if department:
         q = q.where(m.FollowUp.department == Department(department).value)
     counts: Counter[tuple[date, str]] = Counter()
@@ -256,8 +259,9 @@ def add(w: Work, *, title: str, due: datetime, department: Department | None = N
     w.session.add(f)
     w.session.flush()
     ev = w.event("followup.added", f"FU-{f.id}", occurred_at=now, customer_id=customer_id,
-                 title=title, department=dept, assignee=assignee, due=due, about=about or None,
+                 title=title, department=dept, assignee=assignee, due=due, about=subject or None,
                  rectification=rectification or None, cause=cause, measure=measure, note=note)
+    w.session.flush()  # the event's id (Work.event flushes only when a rule names the event)
     f.opened_by_event_id = ev.id
     return f
 
@@ -289,7 +293,8 @@ def done(w: Work, ident: str, *, note: str | None = None) -> m.FollowUp:
         raise Refused(f"follow-up #{f.id} is already {f.status}; allowed steps: none")
     now = w.now()
     ev = w.event("followup.done", f"FU-{f.id}", occurred_at=now, customer_id=f.customer_id,
-                 rule=f.rule, subject=f.subject or None, note=note)
+                 rule=f.rule, about=f.subject or None, note=note)
+    w.session.flush()  # the event's id, for closed_by_event_id / opened_by_event_id
     engine.close(w, f, DONE, at=now, note=note or "done by hand", event=ev)
     rule = w.settings.rulebook.get(f.rule)
     if rule is not None and rule.repeat_every is not None:
@@ -311,6 +316,8 @@ def snooze(w: Work, ident: str, *, until: datetime, reason: str) -> m.FollowUp:
     if f.status != OPEN:
         raise Refused(f"cannot snooze follow-up #{f.id}: it is {f.status}; only open ones can be snoozed")
     now = w.now()
+    if until <= now:
+        raise BadInput("--until", w.show(until), "is not in the future")
     if until <= f.due_at:
         raise BadInput("--until", w.show(until), f"is not after the current deadline ({w.show(f.due_at)})")
     old = f.due_at
@@ -318,7 +325,7 @@ def snooze(w: Work, ident: str, *, until: datetime, reason: str) -> m.FollowUp:
     warn = f.warn_at + shift if f.warn_at else None
     engine.set_clock(f, until, warn, now)
     w.event("followup.snoozed", f"FU-{f.id}", occurred_at=now, customer_id=f.customer_id,
-            rule=f.rule, subject=f.subject or None, due_before=old, due_after=until, reason=reason)
+            rule=f.rule, about=f.subject or None, due_before=old, due_after=until, reason=reason)
     return f
 
 
@@ -338,7 +345,8 @@ def explain(w: Work, ident: str) -> tuple[dict[str, Any], dict[str, list[dict[st
         "target": _target(rule), "calendar": rule.calendar if rule else "",
         "anchor": f"{rule.anchor} = {f.anchor_date}" if rule and rule.anchor and f.anchor_date else "",
         "occurrence": f.occurrence, "opened_at": f.opened_at, "started_at": f.started_at,
-        "warn_at": f.warn_at, "due_at": f.due_at, "closed_at": f.closed_at,
+        "warn_at": f.warn_at, "due_at": f.due_at, "due": local_deadline(w, f.due_at),
+        "closed_at": f.closed_at,
         "closed_by": who.get(f.closed_by_id, ""), "close_note": f.close_note, "breached": f.breached,
         "note": f.note,
     }

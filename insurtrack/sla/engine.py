@@ -126,6 +126,10 @@ def compute(cal: WorkCalendar, rule: Rule, f: m.FollowUp) -> tuple[datetime, dat
             due = cal.end_of_day(back(cal, rule.calendar, f.anchor_date, rule.target))
         else:
             due = add(cal, rule.calendar, cal.start_of_day(f.anchor_date), rule.target)
+            if rule.warn_before is None and rule.target.amount:
+                # the record date has passed (an installment unpaid after its due date, T7):
+                # at risk from the day after it, not only once the deadline is near
+                return due, cal.end_of_day(f.anchor_date)
     else:
         step = rule.target if f.occurrence == 1 or rule.repeat_every is None else rule.repeat_every
         days, seconds = paused_amounts(cal, rule, f.pauses or [])
@@ -255,6 +259,13 @@ class _Event:
         return list(self.session.execute(q.order_by(m.FollowUp.id)).scalars())
 
 
+def _still_in_force(e: _Event) -> bool:
+    if e.ev.customer_id is None:
+        return False
+    return e.session.execute(select(m.Policy.id).where(
+        m.Policy.customer_id == e.ev.customer_id, m.Policy.status == "in_force").limit(1)).first() is not None
+
+
 def on_event(w: Work, ev: m.Event) -> None:
     """Apply one domain event to every rule that names it (called by Work.event)."""
     rules = w.settings.rulebook.by_event.get(ev.type)
@@ -272,6 +283,8 @@ def _apply(e: _Event, rule: Rule) -> None:
     ev, t = e.ev, e.ev.type
     live = e.live(rule)
     if t in rule.cancel_on:
+        if rule.per == "customer" and _still_in_force(e):
+            return  # a per-customer clock ends only with the customer's last policy in force
         for f in live:
             close(e.w, f, CANCELLED, at=ev.occurred_at, note=f"cancelled by {t}", event=ev)
         return
@@ -302,10 +315,17 @@ def _apply(e: _Event, rule: Rule) -> None:
             if f.status == OPEN:
                 f.status, f.paused_at = PAUSED, ev.occurred_at
                 f.pauses = [*(f.pauses or []), [_iso(ev.occurred_at), None]]
-    if t in rule.resume_on:
+    if t in rule.resume_on and not ev.payload.get("still_outstanding"):
+        # a partial receipt (documents still owed, T11) keeps the clock waiting
         for f in live:
             if f.status == PAUSED:
                 resume(e.w, rule, f, ev.occurred_at)
+    if t in rule.start_on and rule.only_if and not rule.matches(ev.payload):
+        # the record no longer qualifies (a simple claim reassessed as complex): its clock ends
+        for f in live:
+            close(e.w, f, CANCELLED, at=ev.occurred_at, event=ev,
+                  note=f"{t}: no longer {', '.join(f'{k} = {v}' for k, v in rule.only_if)}")
+        return
     if t in rule.start_on and rule.matches(ev.payload):
         subject = e.subject(rule)
         if subject is None:
@@ -369,14 +389,21 @@ _REROUTE = frozenset({"feedback.transferred"})
 
 
 def _reroute(e: _Event) -> None:
-    """The record changed hands (feedback transferred): its owner-assigned follow-ups follow."""
+    """The record changed hands (feedback transferred): its owner-assigned follow-ups follow.
+    The event is written before the record's new holder is set, so the event names it
+    (payload `to`, `assignee`)."""
     book = e.w.settings.rulebook
+    to, who = e.ev.payload.get("to"), e.ev.payload.get("assignee")
+    person = None
+    if who:
+        person = e.session.execute(
+            select(m.Staff.id).where(m.Staff.code == who)).scalar_one_or_none()
     rows = e.session.execute(select(m.FollowUp).where(
         m.FollowUp.subject == e.ev.subject, m.FollowUp.status.in_(LIVE))).scalars()
     for f in rows:
         rule = book.get(f.rule)
         if rule is not None and rule.assign_to == "owner":
-            f.department, f.assignee_id = route(e.session, rule, f.subject)
+            f.department, f.assignee_id = (to, person) if to else route(e.session, rule, f.subject)
 
 
 # -- rules changed in config -------------------------------------------------------------------

@@ -9,7 +9,8 @@
    Two overlapping runs never hold the same row.
 3. Deliver: one digest per recipient and channel; on success the rows are marked sent at once (a
    later crash cannot resend them); on failure the attempt and reason are recorded and the lease
-   released, so the next run retries. Nothing is dropped.
+   released, so the next run retries. Nothing is dropped (rows for a channel since removed from
+   the config are set aside: what is still due was queued again for the current channels).
 """
 
 from __future__ import annotations
@@ -140,11 +141,16 @@ def enqueue(w: Any, at: datetime) -> tuple[int, list[str]]:
     values = [{"followup_id": p.followup.id, "stage": p.stage, "recipient": p.recipient,
                "channel": p.channel, "channel_label": p.label, "created_at": at, "attempts": 0}
               for p in planned]
+    # One key order for every run: overlapping runs inserting the same keys wait on each other
+    # instead of deadlocking (PostgreSQL locks each unique key as it goes).
+    values.sort(key=lambda v: (v["followup_id"], v["stage"], v["recipient"], v["channel"]))
+    # RETURNING counts the rows really added (the ORM's bulk result has no rowcount, and an
+    # executemany's rowcount is -1 on psycopg); conflicting keys return nothing on both dialects.
     stmt = insert(m.Outbox).on_conflict_do_nothing(
-        index_elements=["followup_id", "stage", "recipient", "channel"])
+        index_elements=["followup_id", "stage", "recipient", "channel"]).returning(m.Outbox.id)
     added = 0
     for i in range(0, len(values), 500):
-        added += w.session.execute(stmt, values[i:i + 500]).rowcount or 0
+        added += len(w.session.execute(stmt, values[i:i + 500]).all())
     return added, unrouted
 
 
@@ -168,6 +174,7 @@ class Report:
     unrouted: list[str] = field(default_factory=list)
     dry_run: bool = False
     digests: list[Digest] = field(default_factory=list)
+    dropped: list[Digest] = field(default_factory=list)  # queued for a channel since removed
 
 
 def _lines(w: Any, rows: list[tuple[m.Outbox, m.FollowUp]]) -> tuple[str, str]:
@@ -175,6 +182,13 @@ def _lines(w: Any, rows: list[tuple[m.Outbox, m.FollowUp]]) -> tuple[str, str]:
     from insurtrack.services.due import _source, _title, local_deadline
 
     tz = w.settings["display.timezone"]
+    # Rows kept from failed runs may hold an earlier stage of an item that has moved on (due
+    # today, now late): the item is listed once, under its latest stage.
+    latest: dict[int, tuple[m.Outbox, m.FollowUp]] = {}
+    for o, f in rows:
+        if f.id not in latest or STAGE_ORDER.index(o.stage) > STAGE_ORDER.index(latest[f.id][0].stage):
+            latest[f.id] = (o, f)
+    rows = list(latest.values())
     codes = dict(w.session.execute(select(m.Customer.id, m.Customer.code).where(
         m.Customer.id.in_({f.customer_id for _, f in rows if f.customer_id} or {-1}))).all())
     counts: dict[str, int] = defaultdict(int)
@@ -187,7 +201,8 @@ def _lines(w: Any, rows: list[tuple[m.Outbox, m.FollowUp]]) -> tuple[str, str]:
         body.append(f"{STAGE_LABEL[stage]} ({len(items)})")
         for _, f in items:
             src = _source(w, f)
-            about = " ".join(x for x in (f.subject, codes.get(f.customer_id, "")) if x)
+            about = " ".join(dict.fromkeys(  # an item about a customer: its code once
+                x for x in (f.subject, codes.get(f.customer_id, "")) if x))
             body.append(f"  #{f.id} {src + ' ' if src else ''}{_title(f)}"
                         f"{' — ' + about if about else ''}; due {local_deadline(w, f.due_at)} {tz}")
         body.append("")
@@ -242,6 +257,7 @@ def run(engine: Any, settings: Any, clock: Any, actor: Any, *, dry_run: bool = F
                      if (p.followup.id, p.stage, p.recipient, p.channel) not in known]
             pending = list(s.execute(select(m.Outbox).where(m.Outbox.sent_at.is_(None))).scalars())
             report.digests, _ = _digests(w, pending + fresh)
+            report.digests = [d for d in report.digests if d.url is not None]
             report.queued = len(fresh)
         return report
 
@@ -272,8 +288,17 @@ def run(engine: Any, settings: Any, clock: Any, actor: Any, *, dry_run: bool = F
         report.skipped = len(stale)
     timeout = float(settings["notify.timeout_seconds"])
     for d in digests:
-        error = ("channel no longer configured for " + d.recipient if d.url is None
-                 else send(d.url, title=d.title, body=d.body, timeout=timeout))
+        if d.url is None:
+            # Queued for a URL since changed or removed in the config (a rotated password): no
+            # run can deliver it, so it is set aside rather than failing every run; items still
+            # at that stage were queued above for the recipient's current channels.
+            with db.write(engine) as s:
+                s.execute(update(m.Outbox).where(m.Outbox.id.in_(d.ids),
+                                                 m.Outbox.claimed_by == run_id)
+                          .values(sent_at=now, last_error="not sent: channel no longer configured"))
+            report.dropped.append(d)
+            continue
+        error = send(d.url, title=d.title, body=d.body, timeout=timeout)
         with db.write(engine) as s:
             mine = and_(m.Outbox.id.in_(d.ids), m.Outbox.claimed_by == run_id)
             if error is None:

@@ -235,9 +235,11 @@ def parse_rule(name: str, raw: dict[str, Any]) -> tuple[Rule | None, list[tuple[
     before = flag("before", False)
     if before and not anchor:
         bad("before", "needs an anchor (a record date to count back from)")
-    department = choice("department", DEPARTMENTS, "")
     if "department" not in raw:
         bad("department", f"is required (one of {', '.join(DEPARTMENTS)})")
+        department = ""
+    else:
+        department = choice("department", DEPARTMENTS, "")
     rule = Rule(
         name=name, source=text("source"), description=text("description"),
         department=department, start_on=start_on, target=target or Duration(0, "days"),
@@ -314,7 +316,9 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
         "description": "Quarterly revisit of the customer (revisit log --kind quarterly)",
         "department": "service", "assign_to": "queue", "kind": "task", "per": "customer",
         "start_on": ["policy.in_force"], "target": "3 months", "repeat_every": "3 months",
-        "stop_on": ["revisit.quarterly"], "warn_before": "2 weeks",
+        "stop_on": ["revisit.quarterly"],
+        "cancel_on": ["policy.cancelled", "policy.expired", "policy.suspended"],
+        "warn_before": "2 weeks",
     },
     "premium-reminder": {
         "source": "T7: remind the customer N days before each installment falls due",
@@ -340,7 +344,8 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
         "source": "T7: remind the customer N days before the policy expires",
         "description": "Remind the customer of the renewal (renew remind --renewal)",
         "department": "service", "assign_to": "queue", "kind": "task",
-        "start_on": ["policy.in_force"], "anchor": "policy.expiry_date", "before": True,
+        "start_on": ["policy.in_force", "policy.reinstated"], "anchor": "policy.expiry_date",
+        "before": True,
         "target": "30 days", "stop_on": ["renewal.reminded", "policy.renewed"],
         "cancel_on": ["policy.cancelled", "policy.suspended", "policy.expired"],
         "warn_before": "1 week",
