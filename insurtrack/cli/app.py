@@ -27,6 +27,7 @@ from insurtrack.cli import (
     report,
     revisit,
     staff,
+    transfer,
     underwrite,
 )
 from insurtrack.cli.context import make_context
@@ -115,6 +116,8 @@ app.add_typer(claim.app, name="claim")
 app.add_typer(revisit.app, name="revisit")
 app.add_typer(report.app, name="report")
 app.add_typer(due.app, name="due")
+app.add_typer(transfer.export_app, name="export")
+app.add_typer(transfer.import_app, name="import")
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 

@@ -134,3 +134,35 @@ def key(value: Any) -> str:
 
 
 ZERO = Decimal("0.00")
+
+
+# SQL pieces every report's queries share (sqlalchemy is imported when they are called, so that
+# this module stays light for the CLI). They need no dialect's date functions: the period and
+# the month boundaries are instants computed here and compared with the stored UTC instants.
+
+def within(column: Any, p: Period) -> Any:
+    """SQL: the instant in `column` falls in the period (a range on that column: an index on it
+    serves the report)."""
+    from sqlalchemy import and_
+
+    return and_(column >= p.since, column < p.until)
+
+
+def month_case(column: Any, p: Period) -> Any:
+    """SQL: the local month (YYYY-MM) of the instant in `column`, for rows already `within` the
+    period: a CASE over the first instants of the period's months. Group by it by position
+    (`group_by(*by_position(n))`): PostgreSQL does not match a repeated expression whose bound
+    parameters differ."""
+    from sqlalchemy import case
+
+    months = p.months()
+    starts = [datetime(int(mo[:4]), int(mo[5:]), 1, tzinfo=p.tz) for mo in months[1:]]
+    whens = [(column < start, label) for start, label in zip(starts, months)]
+    return case(*(whens or [(column < p.until, months[0])]), else_=months[-1])
+
+
+def by_position(n: int) -> list[Any]:
+    """GROUP BY 1, 2, … n: the first n columns of the select."""
+    from sqlalchemy import literal_column
+
+    return [literal_column(str(i)) for i in range(1, n + 1)]

@@ -1,0 +1,1 @@
+"""Report tests: every figure checked against a small book worked out by hand."""
