@@ -37,3 +37,25 @@ class FixedClock:
         from datetime import timedelta
 
         self.instant = self.instant + timedelta(**delta)
+
+
+ENV_NOW = "INSURTRACK_NOW"
+
+
+def from_env(env) -> Clock:
+    """The real clock — or, when INSURTRACK_NOW holds an ISO instant with its offset
+    (2026-11-25T09:00:00+08:00), a clock pinned there: replays, demos and the benchmarks, which
+    must give the same answer from the same records whenever they run."""
+    raw = env.get(ENV_NOW)
+    if not raw:
+        return SystemClock()
+    try:
+        instant = datetime.fromisoformat(raw)
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        from insurtrack.errors import BadInput
+
+        raise BadInput(ENV_NOW, raw, "is not an ISO instant with an offset, e.g. 2026-11-25T09:00:00+08:00")
+    return FixedClock(instant)
+

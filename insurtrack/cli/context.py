@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from insurtrack.cli.options import OutputFormat
-from insurtrack.clock import Clock, SystemClock
+from insurtrack.clock import Clock, from_env
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -134,6 +134,6 @@ def make_context(ctx: typer.Context, *, config_flag: str | None, db_flag: str | 
                  as_flag: str | None) -> AppContext:
     overrides = ctx.obj if isinstance(ctx.obj, Overrides) else Overrides()
     app = AppContext(config_flag=config_flag, db_flag=db_flag, as_flag=as_flag,
-                     clock=overrides.clock or SystemClock(), env=os.environ)
+                     clock=overrides.clock or from_env(os.environ), env=os.environ)
     ctx.call_on_close(app.close)
     return app
