@@ -63,9 +63,9 @@ def _non_empty_items(value: list) -> str | None:
 def _country(value: str) -> str | None:
     if not value:
         return None
-    import holidays
+    from insurtrack.sla.calendar import check_region
 
-    if value.upper() not in holidays.list_supported_countries():
+    if check_region(value.upper(), None):
         return f"unknown country code {value!r} for the holidays package (e.g. \"CN\", \"US\", \"GB\")"
     return None
 
@@ -398,9 +398,9 @@ def _cross_check(values: dict[str, Any], issues: list[ConfigIssue], path: Path |
     if not country:
         return [ConfigIssue(path, "calendar.subdivision",
                             f"{sub!r} needs calendar.country (the country it belongs to)")]
-    import holidays
+    from insurtrack.sla.calendar import _supported
 
-    known = holidays.list_supported_countries().get(country.upper(), [])
+    known = _supported().get(country.upper(), [])
     if sub not in known:
         shown = ", ".join(known[:20]) + ("…" if len(known) > 20 else "") or "none"
         return [ConfigIssue(path, "calendar.subdivision",

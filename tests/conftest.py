@@ -49,6 +49,18 @@ def local(*args: int) -> datetime:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """The holidays cache (sla/calendar.py) of this test session, not the user's."""
+    old = os.environ.get("INSURTRACK_CACHE_DIR")
+    os.environ["INSURTRACK_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("INSURTRACK_CACHE_DIR", None)
+    else:
+        os.environ["INSURTRACK_CACHE_DIR"] = old
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _command_tree_built_once():
     """Typer rebuilds the click command tree from the signatures on every CliRunner.invoke — three
     quarters of an in-process command's time. The tree is static, so build it once per session:

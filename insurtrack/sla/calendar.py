@@ -17,8 +17,11 @@ Rules implemented:
   wall-clock time that does not exist (spring-forward gap) is read with ``fold=0``, i.e. it maps
   to the instant the clocks jumped over; an ambiguous one (fall-back) means its first occurrence.
 
-``holidays`` is imported lazily, the first time a calendar with a ``country`` is built, so
-importing this module stays cheap. One ``holidays`` object is kept per (country, subdiv) for the
+``holidays`` is imported lazily, and only when its answer is not already in the on-disk cache
+(``holidays`` loads every country it knows on import, ~0.1 s, which `due` from cron must not pay
+each run): the official days of a (country, subdivision, year) and the list of known countries
+are kept in the user cache directory, keyed by the package's version, and re-derived from the
+package whenever that version changes. So importing this module stays cheap. One ``holidays`` object is kept per (country, subdiv) for the
 whole process, and each calendar keeps a per-year table of working-day flags, so deadline
 computations over thousands of rows rebuild nothing.
 """
@@ -70,10 +73,97 @@ def _holidays_for(country: str, subdiv: str | None) -> Any:
     return obj
 
 
+# -- the on-disk cache of the package's answers ------------------------------------------------
+
+def _cache_dir() -> Any:
+    import os
+    from pathlib import Path
+
+    base = os.environ.get("INSURTRACK_CACHE_DIR")
+    if base:
+        return Path(base)
+    from platformdirs import user_cache_path
+
+    return user_cache_path("insurtrack")
+
+
+@lru_cache(maxsize=None)
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("holidays")
+    except PackageNotFoundError:  # pragma: no cover - a dependency of the project
+        return "unknown"
+
+
+def _cache_read(name: str) -> Any:
+    import json
+
+    try:
+        return json.loads((_cache_dir() / f"holidays-{_package_version()}-{name}.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _cache_write(name: str, data: Any) -> None:
+    """Best effort, atomic: a read-only or missing cache directory only costs speed."""
+    import json
+    import os
+    import tempfile
+
+    try:
+        folder = _cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".holidays-", suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+        os.replace(tmp, folder / f"holidays-{_package_version()}-{name}.json")
+    except OSError:
+        pass
+
+
+@lru_cache(maxsize=None)
+def _supported() -> dict[str, list[str]]:
+    """Country code -> subdivision codes the package knows (cached on disk)."""
+    known = _cache_read("countries")
+    if not isinstance(known, dict):
+        import holidays
+
+        known = {k: list(v) for k, v in holidays.list_supported_countries().items()}
+        _cache_write("countries", known)
+    return known
+
+
+def check_region(country: str, subdiv: str | None) -> str | None:
+    """None if the holidays package knows this country (and subdivision), else why not."""
+    if not _COUNTRY_CODE.fullmatch(country or ""):
+        return f"unknown holiday country {country!r}: expected an ISO 3166-1 code such as 'CN' or 'US'"
+    known = _supported()
+    if country not in known:
+        return f"unknown holiday country {country!r}: the holidays package {_package_version()} has no such country"
+    if subdiv is not None and subdiv not in known[country]:
+        shown = ", ".join(known[country][:20]) + ("…" if len(known[country]) > 20 else "") or "none"
+        return f"unknown holiday subdivision {subdiv!r} for country {country!r} (supported: {shown})"
+    return None
+
+
 @lru_cache(maxsize=None)
 def _official_days(country: str, subdiv: str | None, year: int) -> tuple[frozenset[date],
                                                                           frozenset[date]]:
     """(official holidays, official make-up working days) falling in ``year``."""
+    name = f"{country}-{subdiv or ''}-{year}"
+    cached = _cache_read(name)
+    if isinstance(cached, list) and len(cached) == 2:
+        return (frozenset(date.fromisoformat(d) for d in cached[0]),
+                frozenset(date.fromisoformat(d) for d in cached[1]))
+    off, makeup = _package_days(country, subdiv, year)
+    _cache_write(name, [sorted(d.isoformat() for d in off), sorted(d.isoformat() for d in makeup)])
+    return off, makeup
+
+
+def _package_days(country: str, subdiv: str | None, year: int) -> tuple[frozenset[date],
+                                                                         frozenset[date]]:
     obj = _holidays_for(country, subdiv)
     with _HOLIDAYS_LOCK:
         # Make-up days may be announced with the neighbouring year's holidays (a Saturday in late
@@ -141,7 +231,9 @@ class WorkCalendar:
                                             or not self.subdiv.strip()):
                 raise ValueError(f"holiday subdivision must be a code such as 'NY', "
                                  f"got {self.subdiv!r}")
-            _holidays_for(self.country, self.subdiv)  # validates both, warms the shared cache
+            problem = check_region(self.country, self.subdiv)  # the package's list, cached
+            if problem:
+                raise ValueError(problem)
 
         for name in ("extra_holidays", "extra_workdays"):
             days = frozenset(getattr(self, name))
