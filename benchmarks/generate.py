@@ -4,8 +4,8 @@
 
 Defaults scale with --policies: 0.3 customers, 0.15 claims per policy, a realistic mix of states
 (most policies in force, some expired, cancelled, suspended or unpaid), premium schedules and
-payments, an event log, about 0.1 open follow-ups per policy (of which about 1% are due on the
-benchmark day) and closed ones for the service report. The same arguments always give the same
+payments, an event log, about 0.1 open follow-ups per policy (a day's work — about 1–2% of
+them — due or at risk on the benchmark day, as in an office that keeps up) and closed ones for the service report. The same arguments always give the same
 book (random.Random(seed)); "now" is --today at 09:00 in Asia/Shanghai, and run.py pins the
 clock there with INSURTRACK_NOW.
 
@@ -241,7 +241,8 @@ class Book:
                                  rnd.choice(service)))
                 elif st == "due" and next_open is None:
                     next_open = (seq, due)
-            if status == "in_force" and next_open is not None:
+            if status == "in_force" and next_open is not None \
+                    and next_open[1] - timedelta(days=6) >= self.today:
                 seq, due = next_open
                 remind = datetime.combine(due - timedelta(days=6), datetime.min.time(), tzinfo=TZ)
                 fu.append(("premium-reminder", "task", f"P-{pid:06d}", str(seq), due.isoformat(),
@@ -256,13 +257,15 @@ class Book:
         claim_rows = []
         in_force = [p for p in policy_info if p[4] in ("in_force", "expired", "suspended")]
         mix = ["closed"] * 55 + ["paid"] * 10 + ["rejected"] * 8 + ["approved"] * 4 + \
-              ["investigating"] * 12 + ["awaiting_documents"] * 4 + ["contacted"] * 4 + \
-              ["reported"] * 3
+              ["investigating"] * 12 + ["awaiting_documents"] * 4 + ["contacted"] * 7
         for k in range(1, self.n_claim + 1):
             pid, cid, product, si, _, _ = in_force[rnd.randrange(len(in_force))]
-            st = rnd.choice(mix)
+            st = "reported" if k % 2000 == 0 else rnd.choice(mix)  # a few callbacks pending
             fresh = st in ("reported", "contacted")
-            reported = self.when(rnd.uniform(0, 3) if fresh else rnd.uniform(3, 900))
+            reported = (self.now - timedelta(minutes=rnd.randrange(1, 40)) if st == "reported"
+                        else self.when(rnd.uniform(0, 3) if fresh else rnd.uniform(3, 900)))
+            if st in ("investigating", "awaiting_documents"):
+                reported = self.when(rnd.uniform(0, 30))  # decisions mostly still ahead
             incident = reported - timedelta(hours=rnd.randrange(1, 72))
             claimed = min(si, cents(rnd.choice([500, 2000, 8000, 20000, 60000, 150000])))
             contacted = None if st == "reported" else ts(reported + timedelta(minutes=rnd.randrange(5, 90)))
@@ -288,7 +291,7 @@ class Book:
                            claims_staff[k % len(claims_staff)], "Call the claimant back",
                            ts(reported), ts(reported), ts(due), ts(due - timedelta(minutes=10))))
             elif st in ("investigating", "awaiting_documents"):
-                due = datetime.combine((reported + timedelta(days=rnd.randrange(3, 40))).date(),
+                due = datetime.combine((reported + timedelta(days=31)).date(),
                                        datetime.min.time(), tzinfo=TZ)
                 fu.append(("claim-decision", "sla", f"CL-{k:06d}", None, None, cid, "claims",
                            claims_staff[k % len(claims_staff)], "Approve or reject the claim",
@@ -305,9 +308,9 @@ class Book:
         # quarterly revisits: one clock per customer with a policy in force ----------------
         seen = set()
         for pid, cid, _, _, st, in_force_at in policy_info:
-            if st == "in_force" and cid not in seen:
+            if st == "in_force" and cid not in seen and cid % 4 == 0:  # those not yet revisited
                 seen.add(cid)
-                due = datetime.combine(self.today + timedelta(days=rnd.randrange(-15, 90)),
+                due = datetime.combine(self.today + timedelta(days=rnd.randrange(1, 92)),
                                        datetime.min.time(), tzinfo=TZ)
                 fu.append(("quarterly-revisit", "task", f"C-{cid:06d}", None, None, cid,
                            "service", None, "Quarterly revisit of the customer", in_force_at,
@@ -315,9 +318,22 @@ class Book:
         # Keep ~0.1 open follow-ups per policy, spread so about 1% fall due on the day.
         rnd.shuffle(fu)
         fu = fu[: max(1, self.n_pol // 10)]
+        # The day's load: an office that keeps up has about 1% of its open clocks due, late or
+        # at risk on any day; the rest fall due beyond their warning windows. So the board's
+        # size is the same share at every scale and `due` shows what its cost follows.
+        warn_days = {"claim-decision": 5, "premium-reminder": 2, "quarterly-revisit": 14,
+                     "claim-first-contact": 0}
+        end_today = datetime.combine(self.today + timedelta(days=1), datetime.min.time(), tzinfo=TZ)
         fu_rows = []
         for i, (rule, kind, subj, aref, adate, cid, dept, who, title, opened, started, due,
                 warn) in enumerate(fu, 1):
+            if rule != "claim-first-contact":
+                w = warn_days[rule]
+                if rnd.random() < 0.01:  # today's work: late, due today or at risk
+                    day = end_today + timedelta(days=rnd.randrange(-2, w + 1))
+                else:
+                    day = end_today + timedelta(days=w + rnd.randrange(1, 90))
+                due, warn = ts(day), ts(day - timedelta(days=w))
             hist = json.dumps([[opened.replace(" ", "T") + "+00:00", due.replace(" ", "T") + "+00:00",
                                 warn.replace(" ", "T") + "+00:00"]])
             fu_rows.append((i, rule, "", kind, subj, aref, adate, 1, cid, dept, who, title, None,
