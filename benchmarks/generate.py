@@ -182,6 +182,7 @@ class Book:
             sum_insured = yearly * rnd.choice([50, 100, 200])
             issued = datetime.combine(effective, datetime.min.time().replace(hour=10), tzinfo=TZ) \
                 - timedelta(days=rnd.randrange(1, 10))
+            issued = min(issued, self.now - timedelta(hours=3))  # nothing happens after "now"
             submitted = issued - timedelta(days=rnd.randrange(3, 20))
             created_app = submitted - timedelta(days=rnd.randrange(1, 15))
             apps.append((pid, f"A-{pid:06d}", cid, owner, "issued", freq, term,
@@ -201,30 +202,38 @@ class Book:
                 status = "suspended"
             else:
                 status = "in_force"
+            dues = schedule.installment_dates(effective, freq, term)
+            if len(dues) > 24:  # long annual terms: the schedule's first 24 years are enough
+                dues = dues[:24]
+            lapsed = None  # suspended: the first unpaid installment, past its 60-day grace
+            if status == "suspended":
+                lapsed = next((seq for seq, due in enumerate(dues, 1) if seq > 1 and
+                               self.today - timedelta(days=180) <= due
+                               <= self.today - timedelta(days=62)), None)
+                if lapsed is None:
+                    status = "in_force"
             in_force_at = ts(issued + timedelta(hours=2)) if status != "issued" else None
             pols.append((pid, f"P-{pid:06d}", pid, cid, owner, status, freq, term,
                          effective.isoformat(), expiry.isoformat(), cents(sum_insured),
                          cents(yearly), None, None, ts(issued), in_force_at,
-                         ts(self.now - timedelta(days=5)) if status == "suspended" else None,
-                         ts(datetime.combine(expiry, datetime.min.time(), tzinfo=TZ))
-                         if status == "expired" else None,
-                         ts(issued + timedelta(days=rnd.randrange(30, 200)))
+                         ts(self.now - timedelta(days=1)) if status == "suspended" else None,
+                         ts(datetime.combine(expiry + timedelta(days=1), datetime.min.time(),
+                                             tzinfo=TZ)) if status == "expired" else None,
+                         ts(min(issued + timedelta(days=rnd.randrange(30, 200)),
+                                self.now - timedelta(hours=1)))
                          if status == "cancelled" else None,
                          "customer asked" if status == "cancelled" else None, None))
             pol_lines.append((pid, pid, product, cents(sum_insured), cents(yearly)))
             policy_info.append((pid, cid, product, cents(sum_insured), status, in_force_at))
             events.append(("policy.issued", f"P-{pid:06d}", cid, ts(issued), ts(issued), owner,
                            json.dumps({"effective": effective.isoformat()})))
-            dues = schedule.installment_dates(effective, freq, term)
-            if len(dues) > 24:  # long annual terms: the schedule's first 24 years are enough
-                dues = dues[:24]
             each = cents(yearly if freq in ("annual", "single") else
                          yearly / {"monthly": 12, "quarterly": 4, "semi-annual": 2}[freq])
             next_open = None
             for seq, due in enumerate(dues, 1):
                 inst_id += 1
                 paid = status != "issued" and (due <= self.today - timedelta(days=3) or seq == 1) \
-                    and not (status == "suspended" and due > self.today - timedelta(days=70))
+                    and not (status == "suspended" and seq >= lapsed)
                 if status in ("cancelled",) and due > self.today:
                     st = "cancelled"
                 elif paid:
