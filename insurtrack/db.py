@@ -7,6 +7,7 @@ time. The first command against a new or older database upgrades it with Alembic
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,7 @@ from sqlmodel import Session
 from insurtrack.errors import StoreError
 
 # The newest Alembic revision this code expects; a test checks it against migrations/versions.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 
 
 def resolve_url(flag: str | None, env: Mapping[str, str], configured: str) -> str:
@@ -83,8 +84,40 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        immediate = conn.get_execution_options().get("insurtrack_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get("insurtrack_write", False):
+            _begin_immediate(conn.connection.dbapi_connection, busy_timeout_ms)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(dbapi_conn, busy_timeout_ms: int) -> None:
+    """BEGIN IMMEDIATE, waiting up to busy_timeout_ms while other writers hold the lock.
+
+    Not left to SQLite's busy handler: it sleeps longer and longer between tries (up to 100 ms),
+    so under steady contention a writer that has waited a while keeps losing the lock to
+    newcomers that still try every millisecond — with eight busy writers one can starve past the
+    timeout and the user gets "database is locked" — and the lock often lies free while every
+    waiter sleeps. Every waiter here tries again every few milliseconds until the deadline."""
+    import random
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA busy_timeout = 0")
+        while True:
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = getattr(exc, "sqlite_errorcode", 5) & 0xFF == 5 or "locked" in str(exc)
+                if not busy or time.monotonic() >= deadline:
+                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from None
+            time.sleep(random.uniform(0.002, 0.005))
+    finally:
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cur.close()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -106,7 +139,32 @@ def alembic_config(engine: Engine):
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(engine), revision)
+    with _one_upgrader(engine):
+        command.upgrade(alembic_config(engine), revision)
+
+
+# pg_advisory_lock key held while the schema is upgraded ("insu").
+_UPGRADE_LOCK = 0x696E7375
+
+
+@contextmanager
+def _one_upgrader(engine: Engine) -> Iterator[None]:
+    """One process upgrades the schema at a time; the others wait, then find it current (Alembic
+    reads the revision inside the upgrade's transaction) and have nothing to do. Every staff
+    member's first command after an update upgrades at once otherwise, and on PostgreSQL all but
+    one fail creating what the first created. SQLite needs nothing here: the upgrade's
+    transaction takes the write lock up front (migrations/env.py)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:  # a session lock, on a connection of its own
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _UPGRADE_LOCK})
+        conn.commit()  # the lock is the session's: no transaction left open meanwhile
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _UPGRADE_LOCK})
+            conn.commit()
 
 
 def ensure_schema(engine: Engine) -> None:
@@ -122,12 +180,23 @@ def ensure_schema(engine: Engine) -> None:
         raise StoreError(f"database error while upgrading the schema: {exc.orig}") from exc
 
 
+# Writing transactions committed through each engine (see writes_committed).
+_writes: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+
+
 @contextmanager
 def write(engine: Engine) -> Iterator[Session]:
     """One writing transaction: committed when the block ends, rolled back on any error."""
     with Session(engine.execution_options(insurtrack_write=True), expire_on_commit=False) as session:
         with session.begin():
             yield session
+    _writes[engine] = _writes.get(engine, 0) + 1
+
+
+def writes_committed(engine: Engine) -> int:
+    """How many writing transactions (db.write) have committed through `engine`: a command may
+    be run again from the start after a transient failure only while this is 0 (cli/app.py)."""
+    return _writes.get(engine, 0)
 
 
 @contextmanager

@@ -34,19 +34,40 @@ from insurtrack.cli.context import make_context
 from insurtrack.errors import InsurtrackError, StoreError
 
 
+# A transaction PostgreSQL aborted so that another could go on — a deadlock, or a serialization
+# failure (with default_transaction_isolation set to repeatable read or serializable) — succeeds
+# when run again from the start. The command is, up to this many times in all.
+ATTEMPTS = 5
+RETRYABLE = {"40001": "serialization failure", "40P01": "deadlock"}  # SQLSTATEs
+
+
 class InsurtrackGroup(TyperGroup):
-    """Translates domain errors into a one-line message on stderr and their exit code."""
+    """Translates domain errors into a one-line message on stderr and their exit code, and runs a
+    command again when the database aborted its transaction as a deadlock or serialization
+    failure and it had committed nothing yet: the one place such retries happen."""
 
     def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except InsurtrackError as exc:
-            _fail(exc)
-        except Exception as exc:  # database trouble a user can meet: locked, unreachable
-            store = _store_error(exc)
-            if store is None:
-                raise
-            _fail(store)
+        start = (list(ctx._protected_args), list(ctx.args), ctx.obj)
+        attempt = 1
+        while True:
+            try:
+                return super().invoke(ctx)
+            except InsurtrackError as exc:
+                _fail(exc)
+            except Exception as exc:  # database trouble a user can meet: locked, unreachable
+                if _retryable(exc) and attempt < ATTEMPTS and _nothing_committed(ctx.obj):
+                    # The whole unit of work again, from a fresh context (re-reading what it
+                    # decided on): the aborted transaction wrote nothing, so nothing is doubled.
+                    if ctx.obj is not start[2] and hasattr(ctx.obj, "close"):
+                        ctx.obj.close()
+                    ctx._protected_args, ctx.args, ctx.obj = list(start[0]), list(start[1]), start[2]
+                    _pause(attempt)
+                    attempt += 1
+                    continue
+                store = _store_error(exc, attempt)
+                if store is None:
+                    raise
+                _fail(store)
 
 
 def _fail(exc: InsurtrackError):
@@ -54,13 +75,45 @@ def _fail(exc: InsurtrackError):
     raise typer.Exit(exc.exit_code)
 
 
-def _store_error(exc: Exception) -> StoreError | None:
+def _sqlstate(exc: Exception) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+def _retryable(exc: Exception) -> bool:
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    return (sqlalchemy_exc is not None and isinstance(exc, sqlalchemy_exc.DBAPIError)
+            and _sqlstate(exc) in RETRYABLE)
+
+
+def _nothing_committed(app: object) -> bool:
+    """True when this run has committed no writing transaction (or never opened the store)."""
+    return getattr(app, "writes_committed", 0) == 0
+
+
+def _pause(attempt: int) -> None:
+    """A short random wait before the next attempt, growing with each, so that the transactions
+    that collided do not collide again."""
+    import random
+    import time
+
+    time.sleep(random.uniform(0.01, 0.05 * 2 ** attempt))
+
+
+def _store_error(exc: Exception, attempts: int = 1) -> StoreError | None:
     """Database trouble (locked, unreachable, disk full) as a StoreError; None for anything else.
     SQLAlchemy is only consulted when it was loaded, so `--help` stays light."""
     sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
     if sqlalchemy_exc is None:
         return None
+    if _retryable(exc):
+        tried = f" (tried {attempts} time{'s' if attempts > 1 else ''})"
+        first_line = (str(exc.orig).strip().splitlines() or [""])[0]  # not PostgreSQL's DETAIL
+        return StoreError(f"database error: {RETRYABLE[_sqlstate(exc)]}{tried}: {first_line}")
     if isinstance(exc, sqlalchemy_exc.OperationalError):
+        if "database is locked" in str(exc.orig):  # SQLite: waited database.busy_timeout_ms
+            return StoreError("database error: database is locked: other writers kept it busy "
+                              "for longer than database.busy_timeout_ms; try again")
         return StoreError(f"database error: {exc.orig}")
     return None
 

@@ -62,6 +62,15 @@ class AppContext:
             self._engine = engine
         return self._engine
 
+    @property
+    def writes_committed(self) -> int:
+        """Writing transactions this run has committed (0: the store is as it found it)."""
+        if self._engine is None:
+            return 0
+        from insurtrack import db
+
+        return db.writes_committed(self._engine)
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
@@ -127,7 +136,28 @@ class AppContext:
 
 
 def app_context(ctx: typer.Context) -> AppContext:
+    """The run's AppContext. First, every value typed on the command line (this command's and
+    its groups') is checked for what no field may hold — a NUL byte, or bytes that are not
+    UTF-8 — so no such value reaches a parser, a query or the terminal."""
+    refuse_unreadable(ctx)
     return ctx.find_root().obj
+
+
+def refuse_unreadable(ctx: typer.Context) -> None:
+    from insurtrack.cli.options import shown, unreadable
+    from insurtrack.errors import BadInput
+
+    level = ctx
+    while level is not None:
+        for param in level.command.params:
+            value = level.params.get(param.name)
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                why = unreadable(item) if isinstance(item, str) else None
+                if why:
+                    name = param.opts[0] if param.param_type_name == "option" \
+                        else (param.name or "argument").upper()
+                    raise BadInput(name, shown(item), why)
+        level = level.parent
 
 
 def make_context(ctx: typer.Context, *, config_flag: str | None, db_flag: str | None,

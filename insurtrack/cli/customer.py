@@ -33,8 +33,13 @@ Owner = Annotated[Optional[str], typer.Option("--owner", help="Owning sales pers
 Notes = Annotated[Optional[str], typer.Option("--notes", help="Free-text notes.")]
 
 
+# The most each free-text field holds (region and source are short columns of the store).
+MAX_LEN = {"address": 2000, "region": 100, "source": 100, "notes": 2000}
+
+
 def _texts(**fields: Optional[str]) -> dict[str, Optional[str]]:
-    return {k: text_value("--" + k.replace("_", "-"), v, max_len=2000) for k, v in fields.items()}
+    return {k: text_value("--" + k.replace("_", "-"), v, max_len=MAX_LEN[k])
+            for k, v in fields.items()}
 
 
 @app.command("add")

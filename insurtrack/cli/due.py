@@ -33,7 +33,7 @@ def _when(a: AppContext, field: str, text: Optional[str]):
 
 def _days(text: str) -> int:
     raw = text.strip().lower().rstrip("d").strip()
-    if not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit():
         raise BadInput("--forecast", text, "is a number of days, e.g. 30d")
     return int(raw)
 

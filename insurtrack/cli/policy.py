@@ -9,6 +9,7 @@ import typer
 
 from insurtrack.cli.context import AppContext, app_context
 from insurtrack.cli.options import (
+    MAX_DAYS_AHEAD,
     AtOpt,
     FormatOpt,
     LimitOpt,
@@ -103,7 +104,7 @@ def list_(
     status: Annotated[Optional[PolicyStatus], typer.Option("--status", help="Only this status.", case_sensitive=False)] = None,
     customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer's policies (code).")] = None,
     owner: Annotated[Optional[str], typer.Option("--owner", help="Only this person's policies (login).")] = None,
-    expiring_within: Annotated[Optional[int], typer.Option("--expiring-within", help="Only live policies whose cover ends within this many days.", min=0)] = None,
+    expiring_within: Annotated[Optional[int], typer.Option("--expiring-within", help="Only live policies whose cover ends within this many days.", min=0, max=MAX_DAYS_AHEAD)] = None,
     limit: LimitOpt = 100, fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """List policies, filtered by status, customer, owner or coming expiry."""

@@ -9,7 +9,7 @@ import typer
 
 from insurtrack.cli import policy
 from insurtrack.cli.context import app_context
-from insurtrack.cli.options import AtOpt, FormatOpt, NoteOpt, OutputFormat, text_value
+from insurtrack.cli.options import MAX_DAYS_AHEAD, AtOpt, FormatOpt, NoteOpt, OutputFormat, text_value
 from insurtrack.domain.states import ContactChannel, ReminderResult
 
 app = typer.Typer(help="Installments and renewals: what is coming up, reminders, payments, new terms (L6, T7).", no_args_is_help=True)
@@ -20,7 +20,7 @@ app.command("pay")(policy.pay)
 @app.command("upcoming")
 def upcoming(
     ctx: typer.Context,
-    days: Annotated[int, typer.Option("--days", help="Look this many days ahead (overdue items always show).", min=0)] = 30,
+    days: Annotated[int, typer.Option("--days", help="Look this many days ahead (overdue items always show).", min=0, max=MAX_DAYS_AHEAD)] = 30,
     owner: Annotated[Optional[str], typer.Option("--owner", help="Only this person's policies (login).")] = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:

@@ -80,7 +80,16 @@ def _export(ctx: typer.Context, kind: str, fmt: ExportFormat, excel: bool, start
         raise BadInput("--excel", None, "goes with --format csv")
     out = a.output(OutputFormat(fmt.value), excel=excel)
     with a.reading() as w:
-        rows = export.rows(w.session, kind, start=first, end=last, tz=a.settings.timezone,
+        tz = a.settings.timezone
+        fast = export.stored(w.session, kind, start=first, end=last, tz=tz)
+        if fast is not None:  # SQLite: stored values, rendered a batch at a time
+            kinds, at, batches = fast
+            try:
+                out.stream(export.COLUMNS[kind], kinds, batches, at)
+            finally:
+                batches.close()  # its cursor, while the transaction is open
+            return
+        rows = export.rows(w.session, kind, start=first, end=last, tz=tz,
                            payload_as_text=fmt is ExportFormat.CSV)
         out.rows(rows, export.COLUMNS[kind])
 
@@ -137,7 +146,7 @@ def _show(a, file: str, problems) -> None:
 
 
 def _import(ctx: typer.Context, kind: str, file: str, maps: Optional[list[str]],
-            skip_bad: Optional[str], dry_run: bool) -> None:
+            skip_bad: Optional[str], dry_run: bool, slow: bool = False) -> None:
     from insurtrack.reports import importer
 
     a = app_context(ctx)
@@ -150,18 +159,21 @@ def _import(ctx: typer.Context, kind: str, file: str, maps: Optional[list[str]],
             raise BadInput("--skip-bad", skip_bad, "is the file being imported; name another file")
         if not Path(skip_bad).resolve().parent.is_dir():
             raise BadInput("--skip-bad", skip_bad, "is in a folder that does not exist")
-    written: list[str] = []
+    written = importer.Written()
     try:
         with _progress() as progress, (a.reading() if dry_run else a.work()) as w:
             plan = importer.check(w, kind, str(path), file=file, mapping=mapping,
                                   progress=progress)
-            if plan.rejected and skip_bad is None:
-                n = len(plan.rejected)
-                raise importer.BadFile(file, plan.problems, (
-                    f"{n} row(s) of {file} are bad; nothing was imported (fix them, or import "
-                    "the other rows with --skip-bad REJECTS.csv)"))
-            if not dry_run:
-                written = importer.write(w, plan, progress=progress)
+            try:
+                if plan.rejected and skip_bad is None:
+                    n = len(plan.rejected)
+                    raise importer.BadFile(file, plan.problems, (
+                        f"{n} row(s) of {file} are bad; nothing was imported (fix them, or "
+                        "import the other rows with --skip-bad REJECTS.csv)"))
+                if not dry_run:
+                    written = importer.write(w, plan, slow=slow, progress=progress)
+            finally:
+                plan.close()
     except importer.BadFile as exc:
         _show(a, exc.file, exc.problems)
         raise
@@ -172,24 +184,29 @@ def _import(ctx: typer.Context, kind: str, file: str, maps: Optional[list[str]],
         importer.write_rejects(skip_bad, plan)
     what = {"customers": "customer(s)", "policies": "policy(ies)", "payments": "payment(s)"}[kind]
     if dry_run:
-        out.message(f"{file}: {len(plan.rows)} {what} would be imported; nothing was written "
+        out.message(f"{file}: {plan.count} {what} would be imported; nothing was written "
                     "(--dry-run)")
     else:
         span = ""
-        if written and kind != "payments":
-            span = f": {written[0]}" + (f" to {written[-1]}" if len(written) > 1 else "")
-        elif written:
-            span = f" on {len(set(written))} policy(ies)"
-        out.message(f"imported {len(written)} {what} from {file}{span}")
+        if written.count and kind != "payments":
+            span = f": {written.first}" + (f" to {written.last}" if written.count > 1 else "")
+        elif written.count:
+            span = f" on {written.policies} policy(ies)"
+        out.message(f"imported {written.count} {what} from {file}{span}")
     if skip_bad is not None:
         out.message(f"{len(plan.rejected)} row(s) rejected, written with their reasons to "
                     f"{skip_bad}")
 
 
+SlowOpt = Annotated[bool, typer.Option(
+    "--slow", hidden=True, help="Write through the services row by row (the reference the bulk "
+                                "writer is tested against).")]
+
+
 def _import_command(kind: str, intro: str) -> None:
     def command(ctx: typer.Context, file: FileArg, maps: MapOpt = None, skip_bad: SkipOpt = None,
-                dry_run: DryOpt = False) -> None:
-        _import(ctx, kind, file, maps, skip_bad, dry_run)
+                dry_run: DryOpt = False, slow: SlowOpt = False) -> None:
+        _import(ctx, kind, file, maps, skip_bad, dry_run, slow)
 
     lines = "\n".join(f"  {c.name}{' (required)' if c.required else ''}: {c.help}"
                       for c in columns.COLUMNS[kind])

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from insurtrack.domain.types import Fixed, Money, UTCDateTime
@@ -64,6 +64,10 @@ class Staff(SQLModel, table=True):
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customer"
+    __table_args__ = (
+        # report risk (ratings): counted in the index alone
+        Index("ix_customer_rating_report", "credit_rating", "risk_level", "created_at"),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     code: str = _code()
     kind: str = _enum()
@@ -103,6 +107,13 @@ class Application(SQLModel, table=True):
     """L2–L4: a plan, the application filed on it, and underwriting's decision."""
 
     __tablename__ = "application"
+    __table_args__ = (
+        # report pipeline: each flow is a range over its own date, read from the index alone
+        Index("ix_application_created_report", "created_at", "status", "owner_id"),
+        Index("ix_application_submitted_report", "submitted_at", "decision", "owner_id"),
+        Index("ix_application_decided_report", "decided_at", "decision", "status", "owner_id",
+              "submitted_at", "decline_reason"),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     code: str = _code()
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -131,6 +142,7 @@ class ApplicationLine(SQLModel, table=True):
     """One product of a plan: sum insured and yearly premium (the whole premium if single)."""
 
     __tablename__ = "application_line"
+    __table_args__ = (Index("ix_application_line_product", "application_id", "product"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
     product: str = Field(sa_type=String(64))
@@ -154,6 +166,21 @@ class Policy(SQLModel, table=True):
     """L5–L6: an issued contract. `premium` is the yearly premium after any rate loading."""
 
     __tablename__ = "policy"
+    __table_args__ = (
+        # reports sales and tendency (and pipeline's issued): a range over the issue time
+        Index("ix_policy_issued_report", "issued_at", "customer_id", "owner_id", "premium",
+              "renewed_from_id", "application_id"),
+        # tendency: "had a policy issued before this one"
+        Index("ix_policy_customer_issued", "customer_id", "issued_at"),
+        # portfolio: terms summed in index order (earned premium, retention, persistency)
+        Index("ix_policy_cover", "expiry_date", "effective_date", "frequency", "term_months",
+              "status", "premium", "in_force_at", "renewed_from_id"),
+        # portfolio: "is this policy renewed": only renewals are indexed, so that a book with few
+        # renewals (statistics showing one NULL value) still looks them up, never scans
+        Index("ix_policy_renewal", "renewed_from_id", "status",
+              sqlite_where=text("renewed_from_id IS NOT NULL"),
+              postgresql_where=text("renewed_from_id IS NOT NULL")),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     code: str = _code()
     application_id: Optional[int] = Field(default=None, foreign_key="application.id", index=True)
@@ -179,6 +206,7 @@ class Policy(SQLModel, table=True):
 
 class PolicyLine(SQLModel, table=True):
     __tablename__ = "policy_line"
+    __table_args__ = (Index("ix_policy_line_product", "policy_id", "product", "premium"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     policy_id: int = Field(foreign_key="policy.id", index=True)
     product: str = Field(sa_type=String(64))
@@ -234,6 +262,18 @@ class Claim(SQLModel, table=True):
     """L7, T9–T12: a claim from report to payment or rejection."""
 
     __tablename__ = "claim"
+    __table_args__ = (
+        # report claims: each figure is a range over its own date, read from the index alone
+        Index("ix_claim_reported_report", "reported_at", "contacted_at", "amount_claimed",
+              "product", "cause"),
+        Index("ix_claim_approved_report", "approved_at", "approved_amount", "reported_at",
+              "product", "cause"),
+        Index("ix_claim_rejected_report", "rejected_at", "reported_at", "product", "cause"),
+        Index("ix_claim_paid_report", "paid_at", "paid_amount", "reported_at", "product", "cause"),
+        # report portfolio: claims incurred by incident date
+        Index("ix_claim_incident_report", "incident_at", "approved_amount", "approved_at",
+              "rejected_at", "product", "policy_id"),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     code: str = _code()
     policy_id: int = Field(foreign_key="policy.id", index=True)
@@ -295,6 +335,10 @@ class Revisit(SQLModel, table=True):
     """T5, T6, T13: a contact with the customer and what came of it."""
 
     __tablename__ = "revisit"
+    __table_args__ = (
+        # report service (satisfaction)
+        Index("ix_revisit_occurred_report", "occurred_at", "kind", "actor_id", "satisfaction"),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     code: str = _code()
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -368,6 +412,11 @@ class FollowUp(SQLModel, table=True):
         Index("ix_followup_rule_subject", "rule", "subject", "status"),
         Index("ix_followup_status_rule_fp", "status", "rule", "rule_fp"),
         Index("ix_followup_closed", "closed_at"),
+        # report service: closed follow-ups and per-rule deadlines, read from the index alone
+        Index("ix_followup_closed_report", "closed_at", "status", "breached", "rule",
+              "department", "assignee_id"),
+        Index("ix_followup_rule_due_report", "rule", "due_at", "status", "breached",
+              "department", "assignee_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     rule: str = Field(sa_type=String(48))          # an [sla.<name>] rule, or "manual"/"rectification"

@@ -15,10 +15,11 @@ that every report computes its figures the same way (and says so in its help).
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -129,6 +130,45 @@ def minutes_between(a: datetime | None, b: datetime | None) -> float | None:
     return round((b - a).total_seconds() / 60, 1)
 
 
+def nearest_rank_counts(counts: Mapping[float, int], p: float) -> float | None:
+    """nearest_rank over values given as {value: how many times}: the same figure without
+    listing every value (the reports count equal values in SQL)."""
+    n = sum(counts.values())
+    if not n:
+        return None
+    k = max(1, math.ceil(p * n))
+    for value in sorted(counts):
+        k -= counts[value]
+        if k <= 0:
+            return value
+    raise AssertionError("unreachable")
+
+
+def median_of(counts: Mapping[float, int]) -> float | None:
+    """median() of values given as {value: how many times}."""
+    return nearest_rank_counts(counts, 0.5)
+
+
+def p90_of(counts: Mapping[float, int]) -> float | None:
+    """p90() of values given as {value: how many times}."""
+    return nearest_rank_counts(counts, 0.9)
+
+
+def days_of(micros: int) -> float:
+    """Elapsed microseconds as days to the hundredth, exactly as days_between rounds them."""
+    return round(micros / 10 ** 6 / 86400, 2)
+
+
+def minutes_of(micros: int) -> float:
+    """Elapsed microseconds as minutes to the tenth, exactly as minutes_between rounds them."""
+    return round(micros / 10 ** 6 / 60, 1)
+
+
+def hours_of(micros: int) -> float:
+    """Elapsed microseconds as hours to the hundredth."""
+    return round(micros / 10 ** 6 / 3600, 2)
+
+
 def key(value: Any) -> str:
     return NONE if value in (None, "") else str(value)
 
@@ -166,3 +206,179 @@ def by_position(n: int) -> list[Any]:
     from sqlalchemy import literal_column
 
     return [literal_column(str(i)) for i in range(1, n + 1)]
+
+
+def micros(start: Any, end: Any) -> Any:
+    """SQL: the exact whole number of microseconds from the instant in `start` to the one in
+    `end` (NULL when either is NULL). With it a report counts equal elapsed times in SQL
+    (GROUP BY the value) instead of reading every pair of instants: the value divided by 10**6
+    is exactly timedelta.total_seconds(), so days_of() and minutes_of() round as
+    days_between() and minutes_between() do. SQLite stores an instant as UTC text
+    'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds by unixepoch() (strftime('%s') before SQLite
+    3.38), microseconds from the text; PostgreSQL subtracts the timestamps (EXTRACT(EPOCH …) of
+    an interval is exact numeric since version 14)."""
+    return _sql().Micros(start, end)
+
+
+def unindexed(column: Any) -> Any:
+    """SQL: `column`, in a form SQLite's planner does not look up through an index (unary +,
+    SQLite's documented way). For a filter that keeps a large share of a table that is read
+    with another table in rowid order: one ordered pass is many times cheaper than a lookup per
+    row through an index on the filtered column."""
+    return _sql().Unindexed(column)
+
+
+def local_day(column: Any, p: Period) -> Any:
+    """SQL: the local date (display timezone) of the instant in `column`, as text 'YYYY-MM-DD',
+    for rows within the period: the stored UTC instant moved by the zone's UTC offset, a CASE
+    over the offset changes (daylight saving) inside the period."""
+    from sqlalchemy import case, literal
+
+    changes = utc_offsets(p)
+    if len(changes) == 1:
+        seconds = literal(changes[0][1])
+    else:
+        seconds = case(*((column < at, off) for (_, off), (at, _) in zip(changes, changes[1:])),
+                       else_=changes[-1][1])
+    return _sql().LocalDay(column, seconds)
+
+
+def day_number(day: Any) -> Any:
+    """SQL: a day as text 'YYYY-MM-DD' (local_day) as the integer YYYYMMDD."""
+    from sqlalchemy import Integer, cast, func
+
+    return cast(func.replace(day, "-", ""), Integer)
+
+
+def date_number(column: Any) -> Any:
+    """SQL: a date column as the integer YYYYMMDD."""
+    return _sql().DateNumber(column)
+
+
+def age_band_case(birth: Any, kind: Any, day: Any) -> Any:
+    """SQL: age_band() of a customer (birth date, kind) on the local day `day` (text
+    'YYYY-MM-DD', see local_day). Completed years are (day − birth) // 10000 with both dates as YYYYMMDD
+    numbers: the year difference, less one before the birthday, exactly as age_band compares
+    (month, day) tuples (born 29 February: a year older on 1 March in other years). The bands
+    are ten years wide from 25, so the band is one division: a simple CASE evaluates it once."""
+    from sqlalchemy import case
+
+    limits = [limit for limit, _ in AGE_BANDS[:-1]]
+    assert limits == list(range(limits[0], limits[-1] + 1, 10)), "AGE_BANDS: ten-year bands"
+    # k = 0 under the first limit (or born after `day`), i for the i-th band above it
+    k = (day_number(day) - date_number(birth) - (limits[0] - 10) * 10000) // 100000
+    last = len(AGE_BANDS) - 1
+    middle = {i: label for i, (_, label) in enumerate(AGE_BANDS) if 0 < i < last}
+    return case((kind == "company", "company"), (birth.is_(None), NONE),
+                else_=case(middle, value=k,
+                           else_=case((k >= last, AGE_BANDS[-1][1]), else_=AGE_BANDS[0][1])))
+
+
+def utc_offsets(p: Period) -> list[tuple[datetime | None, int]]:
+    """The display timezone's UTC offset (seconds) over the period: [(None, first offset),
+    (instant it changed, new offset), …]; each change found to the second."""
+    utc = timezone.utc
+
+    def offset(second: int) -> int:
+        return int(datetime.fromtimestamp(second, p.tz).utcoffset().total_seconds())
+
+    start, end = int(p.since.timestamp()), int(p.until.timestamp())
+    out: list[tuple[datetime | None, int]] = [(None, offset(start))]
+    when = start
+    while when < end:
+        step = min(when + 86400, end)
+        if offset(step) != out[-1][1]:
+            lo, hi = when, step  # the change is in (lo, hi]: bisect to the second
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if offset(mid) != out[-1][1] else (mid, hi)
+            out.append((datetime.fromtimestamp(hi, utc), offset(hi)))
+        when = step
+    return out
+
+
+@functools.cache
+def _sql() -> Any:
+    """The dialect-specific SQL constructs, built on first use (so that importing this module
+    stays light for the CLI)."""
+    import sqlite3
+    from types import SimpleNamespace
+
+    from sqlalchemy import BigInteger, Integer, String
+    from sqlalchemy.ext.compiler import compiles
+    from sqlalchemy.sql.functions import FunctionElement
+
+    class Micros(FunctionElement):
+        type = BigInteger()
+        name = "insurtrack_micros"
+        inherit_cache = True
+
+    class LocalDay(FunctionElement):
+        type = String()
+        name = "insurtrack_local_day"
+        inherit_cache = True
+
+    class DateNumber(FunctionElement):
+        type = Integer()
+        name = "insurtrack_date_number"
+        inherit_cache = True
+
+    class Unindexed(FunctionElement):
+        name = "insurtrack_unindexed"
+        inherit_cache = True
+
+        def __init__(self, column: Any) -> None:
+            super().__init__(column)
+            self.type = column.type
+
+    def args(element: Any, compiler: Any, **kw: Any) -> list[str]:
+        return [compiler.process(c, **kw) for c in element.clauses]
+
+    @compiles(Micros)
+    def _micros(element: Any, compiler: Any, **kw: Any) -> str:
+        start, end = args(element, compiler, **kw)
+        return f"CAST(EXTRACT(EPOCH FROM ({end}) - ({start})) * 1000000 AS BIGINT)"
+
+    epoch = (("unixepoch({})" if sqlite3.sqlite_version_info >= (3, 38) else
+              "CAST(strftime('%s', {}) AS INTEGER)"))
+
+    @compiles(Micros, "sqlite")
+    def _micros_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+        start, end = args(element, compiler, **kw)
+        seconds = f"({epoch.format(end)} - {epoch.format(start)})"
+        fraction = f"(CAST(substr({end}, 21) AS INTEGER) - CAST(substr({start}, 21) AS INTEGER))"
+        return f"({seconds} * 1000000 + {fraction})"
+
+    @compiles(LocalDay)
+    def _local_day(element: Any, compiler: Any, **kw: Any) -> str:
+        column, seconds = args(element, compiler, **kw)
+        return (f"to_char(({column} AT TIME ZONE 'UTC') + ({seconds}) * INTERVAL '1 second', "
+                "'YYYY-MM-DD')")
+
+    @compiles(LocalDay, "sqlite")
+    def _local_day_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+        column, seconds = args(element, compiler, **kw)
+        return f"date({column}, ({seconds}) || ' seconds')"
+
+    @compiles(DateNumber)
+    def _date_number(element: Any, compiler: Any, **kw: Any) -> str:
+        (column,) = args(element, compiler, **kw)
+        return f"CAST(to_char({column}, 'YYYYMMDD') AS INTEGER)"
+
+    @compiles(DateNumber, "sqlite")
+    def _date_number_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+        (column,) = args(element, compiler, **kw)
+        return f"CAST(replace({column}, '-', '') AS INTEGER)"
+
+    @compiles(Unindexed)
+    def _unindexed(element: Any, compiler: Any, **kw: Any) -> str:
+        (column,) = args(element, compiler, **kw)
+        return column
+
+    @compiles(Unindexed, "sqlite")
+    def _unindexed_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+        (column,) = args(element, compiler, **kw)
+        return f"+{column}"
+
+    return SimpleNamespace(Micros=Micros, LocalDay=LocalDay, DateNumber=DateNumber,
+                           Unindexed=Unindexed)

@@ -6,12 +6,17 @@ login), never a database id. The columns of each kind are a stable contract (COL
 tests/reports/test_export.py). Values follow the renderer's rules: money exact ("1200.50"),
 instants ISO 8601 in the configured timezone, dates ISO, empty for none.
 
-How it stays flat and fast: one SELECT of just the needed columns per kind (customer and policy
-codes joined in SQL, staff logins from one dict loaded up front), read through a server-side
-cursor (`yield_per`: PostgreSQL streams, SQLite steps its cursor), each row mapped to a dict by a
-precomputed column order and handed straight to the renderer, which writes it and forgets it.
+How it stays flat and fast: one SELECT of just the needed columns per kind (policy, claim and
+application codes joined in SQL; staff logins and customer codes from dicts loaded up front).
 Policies and applications also carry their product lines (`lines`: PRODUCT:SUM_INSURED:PREMIUM;…),
-read by a second ordered cursor merged with the first on the record id (no query per record).
+and policies their paid installments, read by side SELECTs ordered or grouped by record id and
+merged with the records (never a query per record). Two ways to the renderer:
+- rows(): any database. Values decoded by the column types (Decimal, datetime), a dict per row,
+  read through a server-side cursor (`yield_per`: PostgreSQL streams) — Output.rows().
+- stored(): SQLite, what `export` takes there. The same SELECTs read raw from the driver (integer
+  cents, UTC instants as text, ids) in batches; Output.stream() renders a whole batch with one
+  compiled expression per row: no Decimal, datetime or dict per value, several times faster.
+  tests/reports/test_export.py checks both write the same bytes for every kind.
 
 `--from` / `--to` (local dates, both included) pick records by the date that belongs to each kind
 (PERIOD_OF): when a customer was added, a policy issued, a payment received, an installment falls
@@ -101,16 +106,19 @@ def rows(session: Any, kind: str, *, start: date | None = None, end: date | None
 
     `session` is an open Session (read transaction); the generator must be consumed before it
     closes. `payload_as_text`: events' payload as a JSON string (csv) or as a mapping (json)."""
-    from sqlalchemy import select
-
     from insurtrack.domain import models as m
 
-    staff = dict(session.execute(select(m.Staff.id, m.Staff.code)).all())
     since, until = window(start, end, tz)
-    query, names, staff_at, merge = _BUILDERS[kind](since=since, until=until, start=start, end=end)
+    query, names, staff_at, customer_at, merge = _BUILDERS[kind](since=since, until=until,
+                                                                 start=start, end=end)
     conn = session.connection()
+    codes: dict[int, dict[int, str]] = {}
+    for table, at in ((m.Staff, staff_at), (m.Customer, customer_at)):
+        if at:
+            known = _codes(conn, table)
+            codes.update({i: known for i in at})
     result = conn.execute(query, execution_options=STREAM)
-    out = _mapped(names, result, staff_at, staff)
+    out = _mapped(names, result, codes)
     if kind == "events" and payload_as_text:
         out = _payload_text(out)
     if merge is not None:
@@ -118,20 +126,221 @@ def rows(session: Any, kind: str, *, start: date | None = None, end: date | None
     return out
 
 
+# -- stored values, for Output.stream (SQLite) ---------------------------------------------------
+# The same SELECTs, read raw from the driver (integer cents, UTC instants as text, staff ids) in
+# batches and handed to the renderer, which turns a whole batch into text with one compiled
+# expression per row (cli/output.py, Output.stream): no Decimal, datetime or dict per value.
+# Product lines and paid installments come per batch from one grouped SELECT over the batch's id
+# range, looked up by id. The renderer writes the same bytes rows() + Output.rows() write: the
+# golden tests in tests/reports/test_export.py compare the two on every kind.
+
+FAST_BATCH = 5000  # rows per batch: one fetch, one render, one write, one side query each
+
+# Text the program writes — codes, states from the domain's enums — is written as it is: it never
+# starts with a formula character and never holds a comma, quote or line break. Everything else
+# a person may have typed is neutralised and quoted (Output.stream: "name" against "text").
+_NAMES: dict[str, frozenset[str]] = {
+    "customers": frozenset({"code", "kind", "credit_rating", "risk_level"}),
+    "applications": frozenset({"code", "customer", "status", "frequency"}),
+    "policies": frozenset({"code", "customer", "status", "frequency", "application",
+                           "renewed_from"}),
+    "installments": frozenset({"policy", "status"}),
+    "payments": frozenset({"policy", "method"}),
+    "claims": frozenset({"code", "policy", "customer", "status", "complexity", "payment_method"}),
+    "revisits": frozenset({"code", "customer", "policy", "claim", "kind", "channel"}),
+    "feedback": frozenset({"code", "customer", "policy", "claim", "kind", "channel", "status",
+                           "department"}),
+    "events": frozenset({"type", "subject", "customer"}),
+    "followups": frozenset({"kind", "subject", "customer", "department", "status"}),
+}
+
+
+def stored(session: Any, kind: str, *, start: date | None = None, end: date | None = None,
+           tz: tzinfo) -> tuple[tuple[Any, ...], tuple[int, ...], Iterator[list[Any]]] | None:
+    """The records of `kind` as SQLite stores them, for Output.stream(COLUMNS[kind], …):
+    (the stored kind of each column, where each column is in a row, the batches of rows), oldest
+    first, streamed. None on another database: use rows() there."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return None
+    from insurtrack.domain import models as m
+
+    since, until = window(start, end, tz)
+    query, names, staff_at, customer_at, merge = _BUILDERS[kind](since=since, until=until,
+                                                                 start=start, end=end)
+    kinds = [_stored_kind(col.type) for col in query.selected_columns]
+    names_of = _NAMES[kind]
+    for i, name in enumerate(names):
+        if name in names_of:
+            kinds[i] = "name"
+    if staff_at:
+        staff = _codes(conn, m.Staff).get
+        for i in staff_at:
+            kinds[i] = ("name", staff)
+    if customer_at:
+        customers = _codes(conn, m.Customer).get
+        for i in customer_at:
+            kinds[i] = ("name", customers)
+    where = {name: i for i, name in enumerate(names)}
+    lines: _Looked = _Looked("")
+    paid: _Looked = _Looked(0)
+    if merge is not None:  # applications, policies: term as typed; lines, paid by record id
+        kinds[where["term"]] = ("text", _Terms().__getitem__)  # "-1m" is neutralised too
+        where["lines"] = where["paid_installments"] = where["_id"]
+        kinds.append(("text", lines.__getitem__))
+        kinds.append(("int", paid.__getitem__))
+    at = tuple(where[c] for c in COLUMNS[kind])
+    position = {"lines": len(names), "paid_installments": len(names) + 1}
+    kinds_at = tuple(kinds[position.get(c, where[c])] for c in COLUMNS[kind])
+    batches = _batches(conn, query, kind if merge is not None else None, lines, paid)
+    return kinds_at, at, batches
+
+
+def _stored_kind(sa_type: Any) -> str:
+    from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String
+
+    from insurtrack.domain.types import Fixed, UTCDateTime
+
+    if isinstance(sa_type, UTCDateTime):
+        return "instant"
+    if isinstance(sa_type, Fixed):
+        if sa_type.places != 2:
+            raise ValueError(f"Fixed({sa_type.places}) has no stored kind")
+        return "money"
+    if isinstance(sa_type, Boolean):
+        return "bool"
+    if isinstance(sa_type, DateTime):
+        raise ValueError("a DateTime column that is not UTCDateTime")
+    if isinstance(sa_type, Date):
+        return "date"
+    if isinstance(sa_type, Integer):
+        return "int"
+    if isinstance(sa_type, JSON):
+        return "json"
+    if isinstance(sa_type, String):
+        return "text"
+    raise ValueError(f"no stored kind for {sa_type!r}")
+
+
+def _term(months: int) -> str:
+    return f"{months // 12}y" if months % 12 == 0 else f"{months}m"
+
+
+class _Terms(dict):
+    """Terms as typed (20y, 18m) by number of months, each made once."""
+
+    def __missing__(self, months: int) -> str:
+        self[months] = text = _term(months)
+        return text
+
+
+class _Looked(dict):
+    """A batch's product lines or paid counts by record id; `default` for a record without."""
+
+    def __init__(self, default: Any) -> None:
+        super().__init__()
+        self.default = default
+
+    def __missing__(self, key: Any) -> Any:
+        return self.default
+
+
+def _batches(conn: Any, query: Any, merged: str | None, lines: _Looked,
+             paid: _Looked) -> Iterator[list[Any]]:
+    """Rows straight from the driver's cursor, FAST_BATCH at a time. For applications and
+    policies, `lines` and `paid` are refilled for each batch from the side queries over the
+    batch's id range (the record id is the row's last value) before the batch is handed on."""
+    result = conn.execute(query)
+    cursor = result.cursor
+    try:
+        if merged is None:
+            while rows := cursor.fetchmany(FAST_BATCH):
+                yield rows
+            return
+        lines_q, paid_q = _side_queries(merged)
+        while rows := cursor.fetchmany(FAST_BATCH):
+            span = {"lo": rows[0][-1], "hi": rows[-1][-1]}
+            lines.clear()
+            lines.update(_lines(_raw(conn, lines_q, span)))
+            if paid_q is not None:
+                paid.clear()
+                paid.update(_raw(conn, paid_q, span))
+            yield rows
+    finally:
+        result.close()
+
+
+def _raw(conn: Any, query: Any, params: dict[str, Any] | None = None) -> list[Any]:
+    """All rows of a query as the driver gives them (no type processing)."""
+    result = conn.execute(query, params)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def _side_queries(kind: str) -> tuple[Any, Any]:
+    from sqlalchemy import bindparam, func, select
+
+    from insurtrack.domain import models as m
+
+    lo, hi = bindparam("lo"), bindparam("hi")
+    if kind == "applications":
+        al = m.ApplicationLine
+        return (select(al.application_id, al.product, al.sum_insured, al.premium)
+                .where(al.application_id.between(lo, hi))
+                .order_by(al.application_id, al.id)), None
+    pl, i = m.PolicyLine, m.Installment
+    lines = (select(pl.policy_id, pl.product, pl.sum_insured, pl.premium)
+             .where(pl.policy_id.between(lo, hi)).order_by(pl.policy_id, pl.id))
+    paid = (select(i.policy_id, func.count()).where(i.policy_id.between(lo, hi))
+            .where(i.status == "paid").group_by(i.policy_id))
+    return lines, paid
+
+
+_CENTS = tuple(f"{n:02d}" for n in range(100))
+
+
+def _cents(units: int) -> str:
+    """Integer cents as str(Decimal) writes the amount: 123450 → "1234.50", -5 → "-0.05"."""
+    if units >= 0:
+        return f"{units // 100}.{_CENTS[units % 100]}"
+    return f"-{-units // 100}.{_CENTS[-units % 100]}"
+
+
+def _lines(rows: list[Any]) -> dict[int, str]:
+    """(record id, product, sum insured in cents, premium in cents) rows, in order, to
+    {record id: "PRODUCT:SUM_INSURED:PREMIUM;…"} as _merge writes it."""
+    out: dict[int, str] = {}
+    cents = _CENTS
+    for rid, product, si, pr in rows:  # _cents() inline for the amounts that are not negative
+        part = (f"{product}:{f'{si // 100}.{cents[si % 100]}' if si >= 0 else _cents(si)}:"
+                f"{f'{pr // 100}.{cents[pr % 100]}' if pr >= 0 else _cents(pr)}")
+        out[rid] = out[rid] + ";" + part if rid in out else part
+    return out
+
+
 # -- row mapping ---------------------------------------------------------------------------------
 
-def _mapped(cols: tuple[str, ...], result: Any, staff_at: tuple[int, ...],
-            staff: dict[int, str]) -> Iterator[dict[str, Any]]:
-    """Rows to dicts in column order; staff ids at positions `staff_at` become logins."""
-    if not staff_at:
+def _codes(conn: Any, table: Any) -> dict[int, str]:
+    """{id: code} of every staff member (login) or customer: one read, then a dict look-up per
+    row (a join per row would read the customer table's pages at random)."""
+    from sqlalchemy import select
+
+    return dict(_raw(conn, select(table.id, table.code)))
+
+
+def _mapped(cols: tuple[str, ...], result: Any,
+            codes: dict[int, dict[int, str]]) -> Iterator[dict[str, Any]]:
+    """Rows to dicts in column order; ids at the positions in `codes` become codes or logins."""
+    if not codes:
         for row in result:
             yield dict(zip(cols, row))
         return
-    get = staff.get
     for row in result:
         values = list(row)
-        for i in staff_at:
-            values[i] = get(values[i])
+        for i, known in codes.items():
+            values[i] = known.get(values[i])
         yield dict(zip(cols, values))
 
 
@@ -143,9 +352,11 @@ def _payload_text(out: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 # -- one SELECT per kind ---------------------------------------------------------------------------
-# Each builder returns (query, the names of its columns, the positions of staff ids among them, and
-# a merge adding what the row lacks, or None). The renderer picks the values by COLUMNS[kind], so
-# a row's key order does not matter; a merge reads the record id from the trailing "_id" column.
+# Each builder returns (query, the names of its columns, the positions of staff ids among them,
+# the positions of customer ids, and a merge adding what the row lacks, or None). The renderer
+# picks the values by COLUMNS[kind], so a row's key order does not matter; a merge reads the
+# record id from the trailing "_id" column. Staff logins and customer codes come from dicts
+# loaded once (_codes), not joins: customers are read at random, page by page, by a join.
 
 def _period(q: Any, col: Any, since: datetime | None, until: datetime | None) -> Any:
     if since is not None:
@@ -165,7 +376,7 @@ def _customers(*, since, until, **_):
                c.region, c.source, c.owner_id, c.credit_rating, c.risk_level, c.rating_reason,
                c.rated_at, c.notes, c.created_at, c.updated_at)
     names = COLUMNS["customers"]
-    return _period(q, c.created_at, since, until).order_by(c.id), names, (10,), None
+    return _period(q, c.created_at, since, until).order_by(c.id), names, (10,), (), None
 
 
 def _applications(*, since, until, **_):
@@ -173,12 +384,12 @@ def _applications(*, since, until, **_):
 
     from insurtrack.domain import models as m
 
-    a, c, al = m.Application, m.Customer, m.ApplicationLine
-    q = (select(a.code, c.code, a.owner_id, a.status, a.frequency, a.term_months, a.rate_loading,
-                a.conditions, a.promised_date, a.delivered_at, a.review_note, a.reviewed_at,
-                a.submitted_at, a.info_requested, a.decision, a.decline_reason, a.decline_advice,
-                a.decided_at, a.decided_by_id, a.withdraw_reason, a.created_at, a.id)
-         .join(c, c.id == a.customer_id))
+    a, al = m.Application, m.ApplicationLine
+    q = select(a.code, a.customer_id, a.owner_id, a.status, a.frequency, a.term_months,
+               a.rate_loading, a.conditions, a.promised_date, a.delivered_at, a.review_note,
+               a.reviewed_at, a.submitted_at, a.info_requested, a.decision, a.decline_reason,
+               a.decline_advice, a.decided_at, a.decided_by_id, a.withdraw_reason, a.created_at,
+               a.id)
     names = ("code", "customer", "owner", "status", "frequency", "term", "rate_loading",
              "conditions", "promised_date", "delivered_at", "review_note", "reviewed_at",
              "submitted_at", "info_requested", "decision", "decline_reason", "decline_advice",
@@ -188,7 +399,7 @@ def _applications(*, since, until, **_):
     if since is not None or until is not None:
         lq = lq.where(al.application_id.in_(_period(select(a.id), a.created_at, since, until)))
     lq = lq.order_by(al.application_id, al.id)
-    return q, names, (2, 18), _merge(lq)
+    return q, names, (2, 18), (1,), _merge(lq)
 
 
 def _policies(*, since, until, **_):
@@ -197,13 +408,12 @@ def _policies(*, since, until, **_):
 
     from insurtrack.domain import models as m
 
-    p, c, a, pl, i = m.Policy, m.Customer, m.Application, m.PolicyLine, m.Installment
+    p, a, pl, i = m.Policy, m.Application, m.PolicyLine, m.Installment
     before = aliased(m.Policy)
-    q = (select(p.code, c.code, p.owner_id, p.status, p.frequency, p.term_months,
+    q = (select(p.code, p.customer_id, p.owner_id, p.status, p.frequency, p.term_months,
                 p.effective_date, p.expiry_date, p.sum_insured, p.premium, p.rate_loading,
                 p.conditions, a.code, before.code, p.issued_at, p.in_force_at, p.suspended_at,
                 p.expired_at, p.cancelled_at, p.cancel_reason, p.id)
-         .join(c, c.id == p.customer_id)
          .outerjoin(a, a.id == p.application_id)
          .outerjoin(before, before.id == p.renewed_from_id))
     names = ("code", "customer", "owner", "status", "frequency", "term", "effective_date",
@@ -219,7 +429,7 @@ def _policies(*, since, until, **_):
         pq = pq.where(i.policy_id.in_(ids))
     lq = lq.order_by(pl.policy_id, pl.id)
     pq = pq.group_by(i.policy_id).order_by(i.policy_id)
-    return q, names, (2,), _merge(lq, pq)
+    return q, names, (2,), (1,), _merge(lq, pq)
 
 
 def _merge(line_query: Any, paid_query: Any = None):
@@ -265,7 +475,7 @@ def _installments(*, start, end, **_):
         q = q.where(i.due_date >= start)
     if end is not None:
         q = q.where(i.due_date <= end)
-    return q.order_by(i.id), COLUMNS["installments"], (), None
+    return q.order_by(i.id), COLUMNS["installments"], (), (), None
 
 
 def _payments(*, since, until, **_):
@@ -279,7 +489,7 @@ def _payments(*, since, until, **_):
          .join(p, p.id == pay.policy_id)
          .outerjoin(i, i.id == pay.installment_id))
     q = _period(q, pay.paid_at, since, until).order_by(pay.id)
-    return q, COLUMNS["payments"], (6,), None
+    return q, COLUMNS["payments"], (6,), (), None
 
 
 def _claims(*, since, until, **_):
@@ -287,17 +497,17 @@ def _claims(*, since, until, **_):
 
     from insurtrack.domain import models as m
 
-    k, p, c = m.Claim, m.Policy, m.Customer
-    q = (select(k.code, p.code, c.code, k.handler_id, k.status, k.product, k.cause, k.incident_at,
-                k.place, k.circumstances, k.reporter_name, k.reporter_phone, k.amount_claimed,
+    k, p = m.Claim, m.Policy
+    q = (select(k.code, p.code, k.customer_id, k.handler_id, k.status, k.product, k.cause,
+                k.incident_at, k.place, k.circumstances, k.reporter_name, k.reporter_phone,
+                k.amount_claimed,
                 k.reported_at, k.contacted_at, k.complexity, k.investigation_plan,
                 k.assessed_by_id, k.approved_amount, k.approved_at, k.approved_by_id,
                 k.rejection_reason, k.rejected_at, k.paid_amount, k.paid_at, k.payment_method,
                 k.payment_reference, k.closed_at, k.close_reason)
-         .join(p, p.id == k.policy_id)
-         .join(c, c.id == k.customer_id))
+         .join(p, p.id == k.policy_id))
     q = _period(q, k.reported_at, since, until).order_by(k.id)
-    return q, COLUMNS["claims"], (3, 17, 20), None
+    return q, COLUMNS["claims"], (3, 17, 20), (2,), None
 
 
 def _revisits(*, since, until, **_):
@@ -305,14 +515,13 @@ def _revisits(*, since, until, **_):
 
     from insurtrack.domain import models as m
 
-    r, c, p, k = m.Revisit, m.Customer, m.Policy, m.Claim
-    q = (select(r.code, c.code, p.code, k.code, r.kind, r.channel, r.satisfaction,
+    r, p, k = m.Revisit, m.Policy, m.Claim
+    q = (select(r.code, r.customer_id, p.code, k.code, r.kind, r.channel, r.satisfaction,
                 r.changed_needs, r.notes, r.occurred_at, r.actor_id)
-         .join(c, c.id == r.customer_id)
          .outerjoin(p, p.id == r.policy_id)
          .outerjoin(k, k.id == r.claim_id))
     q = _period(q, r.occurred_at, since, until).order_by(r.id)
-    return q, COLUMNS["revisits"], (10,), None
+    return q, COLUMNS["revisits"], (10,), (1,), None
 
 
 def _feedback(*, since, until, **_):
@@ -320,15 +529,14 @@ def _feedback(*, since, until, **_):
 
     from insurtrack.domain import models as m
 
-    f, c, p, k = m.Feedback, m.Customer, m.Policy, m.Claim
-    q = (select(f.code, c.code, p.code, k.code, f.kind, f.channel, f.summary, f.status,
+    f, p, k = m.Feedback, m.Policy, m.Claim
+    q = (select(f.code, f.customer_id, p.code, k.code, f.kind, f.channel, f.summary, f.status,
                 f.department, f.assignee_id, f.resolution, f.opened_at, f.opened_by_id,
                 f.resolved_at, f.resolved_by_id, f.informed_at, f.informed_by_id)
-         .join(c, c.id == f.customer_id)
          .outerjoin(p, p.id == f.policy_id)
          .outerjoin(k, k.id == f.claim_id))
     q = _period(q, f.opened_at, since, until).order_by(f.id)
-    return q, COLUMNS["feedback"], (9, 12, 14, 16), None
+    return q, COLUMNS["feedback"], (9, 12, 14, 16), (1,), None
 
 
 def _events(*, since, until, **_):
@@ -336,12 +544,11 @@ def _events(*, since, until, **_):
 
     from insurtrack.domain import models as m
 
-    e, c = m.Event, m.Customer
-    q = (select(e.id, e.occurred_at, e.recorded_at, e.type, e.subject, c.code, e.actor_id,
-                e.payload)
-         .outerjoin(c, c.id == e.customer_id))
+    e = m.Event
+    q = select(e.id, e.occurred_at, e.recorded_at, e.type, e.subject, e.customer_id, e.actor_id,
+               e.payload)
     q = _period(q, e.occurred_at, since, until).order_by(e.id)
-    return q, COLUMNS["events"], (6,), None
+    return q, COLUMNS["events"], (6,), (5,), None
 
 
 def _followups(*, since, until, **_):
@@ -349,14 +556,13 @@ def _followups(*, since, until, **_):
 
     from insurtrack.domain import models as m
 
-    f, c = m.FollowUp, m.Customer
-    q = (select(f.id, f.rule, f.kind, f.subject, c.code, f.department, f.assignee_id, f.title,
-                f.note, f.status, f.anchor_ref, f.anchor_date, f.occurrence, f.opened_at,
-                f.started_at, f.warn_at, f.due_at, f.paused_at, f.closed_at, f.closed_by_id,
-                f.close_note, f.breached)
-         .outerjoin(c, c.id == f.customer_id))
+    f = m.FollowUp
+    q = select(f.id, f.rule, f.kind, f.subject, f.customer_id, f.department, f.assignee_id,
+               f.title, f.note, f.status, f.anchor_ref, f.anchor_date, f.occurrence, f.opened_at,
+               f.started_at, f.warn_at, f.due_at, f.paused_at, f.closed_at, f.closed_by_id,
+               f.close_note, f.breached)
     q = _period(q, f.opened_at, since, until).order_by(f.id)
-    return q, COLUMNS["followups"], (6, 19), None
+    return q, COLUMNS["followups"], (6, 19), (4,), None
 
 
 _BUILDERS: dict[str, Callable[..., tuple]] = {

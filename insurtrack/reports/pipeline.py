@@ -25,9 +25,10 @@ reports/common.py):
   sales person, application.owner_id, by login). The last row, "(all)", counts each
   application once, so with --by product it is not the sum of the rows above it.
 
-How: each figure is one query counting in SQL, filtered by its own date column and grouped by a
-month CASE on that column, the owner or the (application, product) pairs; only the turnaround
-reads its decisions row by row (two instants each) with the info events of those applications.
+How: each figure is one query counting in SQL, filtered by its own (indexed) date column and
+grouped by a month CASE on that column, the owner or the products of the application's lines;
+the turnaround is counted per group and exact elapsed time in SQL too, and only the
+applications that waited for the customer (the ones with info events) are read one by one.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, case, func, select, type_coerce
+from sqlalchemy import DateTime, and_, case, func, or_, select, type_coerce
+from sqlalchemy.orm import aliased
 
 from insurtrack.domain import models as m
 from insurtrack.domain.states import ApplicationStatus as S
@@ -46,12 +48,14 @@ from insurtrack.reports.common import (
     Period,
     by_position,
     check_by,
-    days_between,
+    days_of,
     key,
-    median,
+    median_of,
+    micros,
     month_case,
-    p90,
+    p90_of,
     rate,
+    unindexed,
     within,
 )
 from insurtrack.services.base import Work
@@ -78,7 +82,7 @@ class _Group:
     stages: Counter = field(default_factory=Counter)
     submitted_accepted: int = 0
     accepted_issued: int = 0
-    turnaround: list[float] = field(default_factory=list)
+    turnaround: Counter = field(default_factory=Counter)  # {days: how many decisions}
     reasons: Counter = field(default_factory=Counter)
 
     def add(self, other: _Group) -> None:
@@ -86,31 +90,46 @@ class _Group:
             setattr(self, name, getattr(self, name) + value)
 
 
+def _first_lines(app: Any) -> tuple[Any, Any]:
+    """The application's lines, one per product (the first line of each product): (the lines
+    table, the ON clause joining them to the application id `app`). An application with two
+    lines of one product counts once in that product."""
+    L, earlier = m.ApplicationLine, aliased(m.ApplicationLine)
+    again = (select(earlier.id).where(earlier.application_id == L.application_id,
+                                      earlier.product == L.product, earlier.id < L.id)
+             .correlate(L).exists())
+    return L, and_(L.application_id == app, ~again)
+
+
 class _Query:
     """The pipeline's queries for one grouping: each figure counted in SQL, grouped by the
-    figure's own date (month), the owning sales person (staff) or the application's distinct
-    products (product: joined to its (application, product) pairs)."""
+    figure's own date (month), the owning sales person (staff) or the products of the
+    application's lines (product: joined to one line per product)."""
 
     def __init__(self, w: Work, p: Period, by: str | None) -> None:
         self.w, self.p, self.by = w, p, by
-        line = m.ApplicationLine
-        self.pairs = select(line.application_id, line.product).distinct().subquery()
         self.staff = dict(w.session.execute(select(m.Staff.id, m.Staff.code)).all())
 
     def rows(self, dated: Any, *columns: Any, source: Any = None, where: tuple = (),
-             group: int | None = 0) -> list[tuple[str, tuple]]:
+             group: int | None = 0, app: Any = None) -> list[tuple[str, tuple]]:
         """(group name, rest of the row) for the applications whose `dated` falls in the period:
-        aggregated by the group key and the first `group` columns, or row by row (group=None)."""
+        aggregated by the group key and the first `group` columns, or row by row (group=None).
+        `app` is the application id in `source` when the application table is not in it (it is
+        then joined only when the grouping needs its owner)."""
         A = m.Application
         source = A.__table__ if source is None else source
+        app = A.id if app is None else app
         keys: list[Any] = []
         if self.by == "month":
             keys = [month_case(dated, self.p)]
         elif self.by == "staff":
             keys = [A.owner_id]
+            if app is not A.id:
+                source = source.join(A, A.id == app)
         elif self.by == "product":
-            keys = [self.pairs.c.product]
-            source = source.outerjoin(self.pairs, self.pairs.c.application_id == A.id)
+            L, on = _first_lines(app)
+            keys = [L.product]
+            source = source.outerjoin(L, on)
         stmt = select(*keys, *columns).select_from(source).where(within(dated, self.p), *where)
         if group is not None and (group or keys):
             stmt = stmt.group_by(*by_position(len(keys) + group))
@@ -121,42 +140,127 @@ class _Query:
         return key(self.staff.get(value)) if self.by == "staff" else key(value)
 
 
+def _count_if(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
 def _figures(w: Work, p: Period, by: str | None) -> dict[str, _Group]:
     A, E, P = m.Application, m.Event, m.Policy
     q = _Query(w, p, by)
     groups: dict[str, _Group] = defaultdict(_Group)
-    count = func.count()
-    for name, (status, n) in q.rows(A.created_at, A.status, count, group=1):
-        groups[name].created += n
-        groups[name].stages[status] += n
-    for name, (n, accepted) in q.rows(
-            A.submitted_at, count, func.sum(case((A.decision == "accept", 1), else_=0))):
-        groups[name].submitted += n
-        groups[name].submitted_accepted += accepted or 0
-    for name, (decision, reason, n, issued) in q.rows(
-            A.decided_at, A.decision, A.decline_reason, count,
-            func.sum(case((A.status == S.ISSUED.value, 1), else_=0)), group=2):
-        g = groups[name]
-        if decision == "accept":
-            g.accepted += n
-            g.accepted_issued += issued or 0
-        elif decision == "decline":
-            g.declined += n
-            g.reasons[key(reason and reason.strip())] += n
-    for name, (n,) in q.rows(E.occurred_at, count, source=E.__table__.join(A, A.code == E.subject),
+    if by == "product":
+        _product_flows(w, p, groups)
+    else:
+        for name, (status, n) in q.rows(A.created_at, A.status, func.count(), group=1):
+            groups[name].created += n
+            groups[name].stages[status] += n
+        for name, (n, accepted) in q.rows(A.submitted_at, func.count(),
+                                          _count_if(A.decision == "accept")):
+            groups[name].submitted += n
+            groups[name].submitted_accepted += accepted or 0
+        for name, (decision, reason, n, issued) in q.rows(
+                A.decided_at, A.decision, A.decline_reason, func.count(),
+                _count_if(A.status == S.ISSUED.value), group=2):
+            g = groups[name]
+            if decision == "accept":
+                g.accepted += n
+                g.accepted_issued += issued or 0
+            elif decision == "decline":
+                g.declined += n
+                g.reasons[key(reason and reason.strip())] += n
+        spent = micros(A.submitted_at, A.decided_at)
+        for name, (us, n) in q.rows(A.decided_at, spent, func.count(),
+                                    where=(A.submitted_at.is_not(None),), group=1):
+            groups[name].turnaround[days_of(us)] += n
+    for name, (n,) in q.rows(E.occurred_at, func.count(),
+                             source=E.__table__.join(A, A.code == E.subject),
                              where=(E.type == "application.withdrawn",)):
         groups[name].withdrawn += n
-    for name, (n,) in q.rows(P.issued_at, count,
-                             source=P.__table__.join(A, A.id == P.application_id)):
-        groups[name].issued += n
-    decided = q.rows(A.decided_at, A.code, type_coerce(A.submitted_at, DateTime()),
-                     type_coerce(A.decided_at, DateTime()), where=(A.submitted_at.is_not(None),),
-                     group=None)
-    waits = _waits(w, p)
-    for name, (code, submitted, decided_at) in decided:
-        groups[name].turnaround.append(
-            days_between(submitted + waits.get(code, timedelta(0)), decided_at))
+    # Policies written from an application (renewals have none; the foreign key holds that the
+    # application exists, so it is joined only for its owner or its lines).
+    if by == "product":  # counted per application first, so that its lines are read in order
+        x = (select(P.application_id.label("app"), func.count().label("n"))
+             .where(within(P.issued_at, p), P.application_id.is_not(None))
+             .group_by(P.application_id).subquery())
+        L, on = _first_lines(x.c.app)
+        for product, n in w.session.execute(select(L.product, func.sum(x.c.n)).select_from(x)
+                                            .outerjoin(L, on).group_by(*by_position(1))):
+            groups[key(product)].issued += int(n)
+    else:
+        for name, (n,) in q.rows(P.issued_at, func.count(), source=P.__table__,
+                                 where=(P.application_id.is_not(None),), app=P.application_id):
+            groups[name].issued += n
+    _waited(w, p, q, groups)
     return groups
+
+
+def _product_flows(w: Work, p: Period, groups: dict[str, _Group]) -> None:
+    """By product, the flows placed by the application's own dates (created, submitted,
+    decided: stages, conversions, decisions, decline reasons and turnaround) in one pass over
+    the applications in id order with their lines (one per product): looking each
+    application's lines up from the date indexes would cost one random lookup per application
+    and figure. Grouped by product, elapsed time of a decision in the period and decline
+    reason; the counts are CASEs over the period of each date."""
+    A = m.Application
+    L, on = _first_lines(A.id)
+    created, submitted, decided = (within(unindexed(col), p)
+                                   for col in (A.created_at, A.submitted_at, A.decided_at))
+    timed = and_(decided, A.submitted_at.is_not(None))
+    declined = and_(decided, A.decision == "decline")
+    accepted = and_(decided, A.decision == "accept")
+    counts = [_count_if(created), *(_count_if(and_(created, A.status == s)) for s in STAGES),
+              _count_if(submitted), _count_if(and_(submitted, A.decision == "accept")),
+              _count_if(accepted), _count_if(and_(accepted, A.status == S.ISSUED.value)),
+              _count_if(declined), _count_if(timed)]
+    stmt = (select(L.product, case((timed, micros(A.submitted_at, A.decided_at)), else_=None),
+                   case((declined, A.decline_reason), else_=None), *counts)
+            .select_from(A).outerjoin(L, on).where(or_(created, submitted, decided))
+            .group_by(*by_position(3)))
+    for product, us, reason, *counts in w.session.execute(stmt):
+        n, *rest = (int(c or 0) for c in counts)
+        stages, (sub, sub_acc, acc, acc_issued, dec, timings) = rest[:len(STAGES)], rest[len(STAGES):]
+        g = groups[key(product)]
+        g.created += n
+        for status, k in zip(STAGES, stages):
+            g.stages[status] += k
+        g.submitted += sub
+        g.submitted_accepted += sub_acc
+        g.accepted += acc
+        g.accepted_issued += acc_issued
+        g.declined += dec
+        if dec:
+            g.reasons[key(reason and reason.strip())] += dec
+        if us is not None:
+            g.turnaround[days_of(us)] += timings
+
+
+def _waited(w: Work, p: Period, q: _Query, groups: dict[str, _Group]) -> None:
+    """T4: the decisions whose application waited for the customer (few: those with info
+    events) move from their elapsed time (counted in SQL) to that time less the wait."""
+    A = m.Application
+    waits = _waits(w, p)
+    if not waits:
+        return
+    seen = set()
+    spent = micros(A.submitted_at, A.decided_at)
+    for name, (code, us) in q.rows(A.decided_at, A.code, spent, group=None,
+                                   where=(A.submitted_at.is_not(None),
+                                          A.code.in_(_info_subjects(p)))):
+        wait = waits.get(code, timedelta(0)) // timedelta(microseconds=1)
+        if (name, code) in seen or not wait:
+            continue
+        seen.add((name, code))
+        tally = groups[name].turnaround
+        tally[days_of(us)] -= 1
+        tally[days_of(us - wait)] += 1
+
+
+def _info_subjects(p: Period) -> Any:
+    """SQL: the applications with an info event before the period's end (only those can have
+    waited: an event after the decision changes nothing). As an IN list it makes the query
+    start from these events (the (type, occurred_at) index), not from every decision."""
+    E = m.Event
+    return select(E.subject).where(E.type.in_(INFO), E.occurred_at < p.until)
 
 
 def _waits(w: Work, p: Period) -> dict[str, timedelta]:
@@ -170,7 +274,8 @@ def _waits(w: Work, p: Period) -> dict[str, timedelta]:
             select(E.subject, E.type, type_coerce(E.occurred_at, plain),
                    type_coerce(A.submitted_at, plain), type_coerce(A.decided_at, plain))
             .join(A, A.code == E.subject)
-            .where(within(A.decided_at, p), A.submitted_at.is_not(None), E.type.in_(INFO))
+            .where(within(A.decided_at, p), A.submitted_at.is_not(None), E.type.in_(INFO),
+                   A.code.in_(_info_subjects(p)))
             .order_by(E.occurred_at, E.id)):
         steps[code].append((when, type_))
         bounds[code] = (submitted, decided)
@@ -232,8 +337,8 @@ def pipeline(w: Work, p: Period, by: str | None = None) -> list[dict[str, Any]]:
             "submitted_to_accepted_pct": rate(g.submitted_accepted, g.submitted),
             "accepted_to_issued_pct": rate(g.accepted_issued, g.accepted),
             "created_to_issued_pct": rate(g.stages[S.ISSUED.value], g.created),
-            "turnaround_median_days": median(g.turnaround),
-            "turnaround_p90_days": p90(g.turnaround),
+            "turnaround_median_days": median_of(g.turnaround),
+            "turnaround_p90_days": p90_of(g.turnaround),
             "decline_reasons": "; ".join(f"{r}: {n}" for r, n in _reasons(g.reasons)) or None,
         })
         rows.append(row)

@@ -51,7 +51,18 @@ from sqlalchemy.orm import aliased
 
 from insurtrack.domain import models as m
 from insurtrack.domain.types import UTCDateTime
-from insurtrack.reports.common import ZERO, Period, check_by, key, month_of, rate
+from insurtrack.reports.common import (
+    ZERO,
+    Period,
+    by_position,
+    check_by,
+    key,
+    month_case,
+    month_of,
+    rate,
+    unindexed,
+    within,
+)
 from insurtrack.services.base import Work
 
 BY = ("product", "month")
@@ -133,30 +144,37 @@ class _Earning:
 
 def _earned(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -> None:
     pol, line, tz = m.Policy, m.PolicyLine, p.tz
-    overlap = [pol.in_force_at.is_not(None), pol.effective_date <= p.end, pol.expiry_date >= p.start]
-    ended = ended_at()
-    terms = (pol.effective_date, pol.expiry_date, pol.frequency, pol.term_months)
-    acc = _Earning(p, groups, by_day=by == "month")
     run = w.session.connection().execute
+    acc = _Earning(p, groups, by_day=by == "month")
+    live, ended = pol.status.not_in(ENDED), pol.status.in_(ENDED)
+    terms = (pol.expiry_date, pol.effective_date, pol.frequency, pol.term_months)
     if by == "month":
-        for eff, exp, freq, tm, end, premium in run(
-                select(*terms, ended.label("ended"), func.sum(pol.premium))
-                .where(*overlap).group_by(*terms, ended)):
+        # Covered to the expiry date (most): summed per term by SQL, streamed in the order of the
+        # cover index (which holds every column read). Ended early: per term and end of cover.
+        for exp, eff, freq, tm, premium in run(
+                select(*terms, func.sum(pol.premium)).where(*_overlap(p), live)
+                .group_by(*by_position(4))):
+            acc.add((), term_premium(premium, freq, tm), eff, exp, exp)
+        for exp, eff, freq, tm, end, premium in run(
+                select(*terms, ended_at().label("ended"), func.sum(pol.premium))
+                .where(*_overlap(p), ended).group_by(*by_position(5))):
             acc.add((), term_premium(premium, freq, tm), eff, exp, last_day(exp, end, tz))
         acc.close()
         return
-    # Policies of one product (most): grouped by SQL. Several products: the premium is shared
-    # among the lines in proportion to the lines' premiums, policy by policy.
+    # By product. Policies of one product (most): summed per product and term by SQL, reading
+    # the lines and the policies together in policy order. Several products: the premium is
+    # shared among the lines in proportion to the lines' premiums, policy by policy.
     other = _other_line(line)
-    for product, eff, exp, freq, tm, end, premium in run(
-            select(line.product, *terms, ended.label("ended"), func.sum(pol.premium))
+    for product, exp, eff, freq, tm, end, premium in run(
+            select(line.product, *terms, ended_at().label("ended"), func.sum(pol.premium))
             .select_from(pol).outerjoin(line, line.policy_id == pol.id)
-            .where(*overlap, ~other).group_by(line.product, *terms, ended)):
+            .where(*_overlap(p, ordered=True), ~other).group_by(*by_position(6))):
         acc.add((key(product), TOTAL), term_premium(premium, freq, tm), eff, exp,
                 last_day(exp, end, tz))
-    rows = run(select(pol.id, *terms, ended.label("ended"), pol.premium, line.product,
+    rows = run(select(pol.id, pol.effective_date, pol.expiry_date, pol.frequency, pol.term_months,
+                      ended_at().label("ended"), pol.premium, line.product,
                       line.premium.label("line_premium"))
-               .join(line, line.policy_id == pol.id).where(*overlap, other)
+               .join(line, line.policy_id == pol.id).where(*_overlap(p, ordered=True), other)
                .order_by(pol.id, line.id))
     for _, lines in groupby(rows, key=lambda r: r.id):
         lines = list(lines)
@@ -169,9 +187,18 @@ def _earned(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -> N
         acc.add((TOTAL,), tp, r.effective_date, r.expiry_date, last)
 
 
+def _overlap(p: Period, *, ordered: bool = False) -> list[Any]:
+    """SQL: the policy came in force and its term overlaps the period. `ordered`: read the
+    policies in rowid order, with their lines (an index range over the expiry date would look
+    up each of most of the book's policies one by one)."""
+    pol = m.Policy
+    expiry = unindexed(pol.expiry_date) if ordered else pol.expiry_date
+    return [pol.in_force_at.is_not(None), pol.effective_date <= p.end, expiry >= p.start]
+
+
 def _claims(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -> None:
     c = m.Claim
-    base = [c.approved_amount.is_not(None), c.incident_at >= p.since, c.incident_at < p.until,
+    base = [c.approved_amount.is_not(None), within(c.incident_at, p),
             or_(c.rejected_at.is_(None), c.approved_at > c.rejected_at)]
     run = w.session.connection().execute
 
@@ -181,8 +208,9 @@ def _claims(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -> N
             groups[name]["claims"] += n
 
     if by == "month":  # the local month of each incident
-        for incident_at, amount in run(select(c.incident_at, c.approved_amount).where(*base)):
-            count((month_of(incident_at, p.tz), TOTAL), amount, 1)
+        for month, amount, n in run(select(month_case(c.incident_at, p), func.sum(c.approved_amount),
+                                           func.count()).where(*base).group_by(*by_position(1))):
+            count((month, TOTAL), amount, n)
         return
     for product, amount, n in run(select(c.product, func.sum(c.approved_amount), func.count(c.id))
                                   .where(*base, c.product.is_not(None)).group_by(c.product)):
@@ -200,13 +228,11 @@ def _claims(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -> N
 
 def _retention(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -> None:
     pol, nxt, line = m.Policy, aliased(m.Policy), m.PolicyLine
-    due = [pol.in_force_at.is_not(None), pol.status != "cancelled",
-           pol.expiry_date >= p.start, pol.expiry_date <= p.end]
     renewal = and_(nxt.renewed_from_id == pol.id, nxt.status != "cancelled")
     run = w.session.connection().execute
     for expiry, up, renewed in run(
             select(pol.expiry_date, func.count(pol.id), func.count(nxt.id))
-            .outerjoin(nxt, renewal).where(*due).group_by(pol.expiry_date)):
+            .outerjoin(nxt, renewal).where(*_due(p)).group_by(pol.expiry_date)):
         for name in ((month_of(expiry, p.tz), TOTAL) if by == "month" else (TOTAL,)):
             groups[name]["up"] += up
             groups[name]["renewed"] += renewed
@@ -214,9 +240,17 @@ def _retention(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -
         for product, up, renewed in run(
                 select(line.product, func.count(pol.id.distinct()), func.count(nxt.id.distinct()))
                 .select_from(pol).join(line, line.policy_id == pol.id).outerjoin(nxt, renewal)
-                .where(*due).group_by(line.product)):
+                .where(*_due(p, ordered=True)).group_by(line.product)):
             groups[key(product)]["up"] += up
             groups[key(product)]["renewed"] += renewed
+
+
+def _due(p: Period, *, ordered: bool = False) -> list[Any]:
+    """SQL: up for renewal in the period (came in force, not cancelled, expiry in the period)."""
+    pol = m.Policy
+    expiry = unindexed(pol.expiry_date) if ordered else pol.expiry_date
+    return [pol.in_force_at.is_not(None), pol.status != "cancelled", expiry >= p.start,
+            expiry <= p.end]
 
 
 def cohort_window(end: date) -> tuple[date, date]:
@@ -236,29 +270,15 @@ def _persistency(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]])
     windows = [(mo, *cohort_window(end)) for mo, end in ends]
     whole = cohort_window(p.end)
     first_start = windows[0][1] if windows else whole[0]
-    # New business in force, its renewal one and two terms on (in force), grouped by what decides
-    # the 13th-month cover: dates of each term and any early end.
-    r1, r2 = aliased(pol), aliased(pol)
-    chain = [pol.effective_date, pol.expiry_date, ended_at(pol), r1.effective_date, r1.expiry_date,
-             ended_at(r1), r2.effective_date, r2.expiry_date, ended_at(r2)]
-    names = [f"c{i}" for i in range(len(chain))]
     product = [line.product] if by == "product" else []
     weight = line.premium if by == "product" else pol.premium
-    q = (select(*product, *(c.label(n) for c, n in zip(chain, names)), func.count(pol.id.distinct()),
-                func.sum(weight))
-         .select_from(pol)
-         .outerjoin(r1, and_(r1.renewed_from_id == pol.id, r1.in_force_at.is_not(None)))
-         .outerjoin(r2, and_(r2.renewed_from_id == r1.id, r2.in_force_at.is_not(None)))
-         .where(pol.in_force_at.is_not(None), pol.renewed_from_id.is_(None),
-                pol.effective_date >= first_start, pol.effective_date <= whole[1])
-         .group_by(*product, *chain))
-    if product:
-        q = q.join(line, line.policy_id == pol.id)
-    for row in w.session.connection().execute(q):
-        *prod, e0, x0, n0, e1, x1, n1, e2, x2, n2, count, premium = row
+    policies = func.count(pol.id.distinct()) if product else func.count()
+    run = w.session.connection().execute
+
+    def tally(prod: list, terms: tuple, count: int, premium: Decimal) -> None:
+        e0 = terms[0][0]
         day = thirteenth_month(e0)
-        kept = any(e is not None and e <= day <= last_day(x, n, tz)
-                   for e, x, n in ((e0, x0, n0), (e1, x1, n1), (e2, x2, n2)))
+        kept = any(e is not None and e <= day <= last_day(x, n, tz) for e, x, n in terms)
         targets: list[str] = []
         if whole[0] <= e0 <= whole[1]:
             targets += [key(prod[0])] if prod else [TOTAL]
@@ -270,6 +290,37 @@ def _persistency(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]])
             if kept:
                 g["persisting"] += count
                 g["persisting_premium"] += premium
+
+    # New business in force with its effective date in the window.
+    r1, r2 = aliased(pol), aliased(pol)
+    cohort = [pol.in_force_at.is_not(None), pol.renewed_from_id.is_(None),
+              pol.effective_date >= first_start, pol.effective_date <= whole[1]]
+    renewed = (select(r1.id).where(r1.renewed_from_id == pol.id, r1.in_force_at.is_not(None))
+               .correlate(pol).exists())
+    # Most: covered to its own expiry, no renewal in force; only its dates decide. Grouped in
+    # the order of the cover index, which holds every column read.
+    q = (select(*product, pol.expiry_date, pol.effective_date, policies, func.sum(weight))
+         .where(*cohort, pol.status.not_in(ENDED), ~renewed).group_by(*by_position(len(product) + 2)))
+    if product:
+        q = q.select_from(pol).join(line, line.policy_id == pol.id)
+    for *prod, x0, e0, count, premium in run(q):
+        tally(prod, ((e0, x0, None), (None, None, None), (None, None, None)), count, premium)
+    # The others (ended early, or renewed): with their renewal one and two terms on (in force),
+    # grouped by what decides the 13th-month cover: dates of each term and any early end.
+    chain = [pol.effective_date, pol.expiry_date, ended_at(pol), r1.effective_date, r1.expiry_date,
+             ended_at(r1), r2.effective_date, r2.expiry_date, ended_at(r2)]
+    names = [f"c{i}" for i in range(len(chain))]
+    q = (select(*product, *(c.label(n) for c, n in zip(chain, names)), policies, func.sum(weight))
+         .select_from(pol)
+         .outerjoin(r1, and_(r1.renewed_from_id == pol.id, r1.in_force_at.is_not(None)))
+         .outerjoin(r2, and_(r2.renewed_from_id == r1.id, r2.in_force_at.is_not(None)))
+         .where(*cohort, or_(pol.status.in_(ENDED), r1.id.is_not(None)))
+         .group_by(*by_position(len(product) + len(chain))))
+    if product:
+        q = q.join(line, line.policy_id == pol.id)
+    for row in run(q):
+        *prod, e0, x0, n0, e1, x1, n1, e2, x2, n2, count, premium = row
+        tally(prod, ((e0, x0, n0), (e1, x1, n1), (e2, x2, n2)), count, premium)
     if by == "product":  # the whole row counts each policy once, by its yearly premium
         _persistency(w, p, "total", groups)
 

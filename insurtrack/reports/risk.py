@@ -34,7 +34,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from insurtrack.domain import models as m
 from insurtrack.errors import BadInput
-from insurtrack.reports.common import NONE, ZERO, Period
+from insurtrack.reports.common import NONE, ZERO, Period, unindexed
 from insurtrack.services.base import Work
 
 SECTIONS = ("ratings", "overdue", "attention")
@@ -90,7 +90,7 @@ def _overdue_rows(w: Work, end: date, *extra: Any) -> list[Any]:
                 pol.customer_id, c.code.label("customer"), c.name, c.risk_level, c.credit_rating)
          .join(pol, pol.id == i.policy_id).join(c, c.id == pol.customer_id)
          .where(i.status.in_(UNPAID), i.due_date < end, pol.in_force_at.is_not(None), *extra))
-    return w.session.execute(q).all()
+    return w.session.connection().execute(q).all()
 
 
 def overdue(w: Work, p: Period) -> list[dict[str, Any]]:
@@ -127,14 +127,14 @@ def _open_claims(w: Work, p: Period, *extra: Any) -> list[Any]:
                 cl.amount_claimed, cl.reported_at, c.code.label("customer"), c.name, c.risk_level,
                 c.credit_rating)
          .join(pol, pol.id == cl.policy_id).join(c, c.id == cl.customer_id)
-         .where(cl.status.in_(OPEN_CLAIM), cl.reported_at < p.until, *extra))
-    return w.session.execute(q).all()
+         .where(cl.status.in_(OPEN_CLAIM), unindexed(cl.reported_at) < p.until, *extra))
+    return w.session.connection().execute(q).all()
 
 
 def attention(w: Work, p: Period, *, large_claim: Decimal = LARGE_CLAIM) -> list[dict[str, Any]]:
     end, items = p.end, []
     per_policy: dict[str, dict[str, Any]] = {}
-    for r in _overdue_rows(w, end, m.Customer.risk_level == "high"):
+    for r in _overdue_rows(w, end, unindexed(m.Customer.risk_level) == "high"):
         x = per_policy.setdefault(r.policy, {"row": r, "owed": ZERO, "days": 0})
         x["owed"] += r.amount - r.paid_amount
         x["days"] = max(x["days"], (end - r.due_date).days)
@@ -146,9 +146,10 @@ def attention(w: Work, p: Period, *, large_claim: Decimal = LARGE_CLAIM) -> list
         days = (end - r.reported_at.astimezone(p.tz).date()).days
         return _item(reason, r, policy=r.policy, claim=r.claim, amount=amount, days=days)
 
-    items += [claim_item(REASONS[1], r) for r in _open_claims(w, p, m.Customer.risk_level == "high")]
+    items += [claim_item(REASONS[1], r)
+              for r in _open_claims(w, p, unindexed(m.Customer.risk_level) == "high")]
     pol, c = m.Policy, m.Customer
-    for r in w.session.execute(
+    for r in w.session.connection().execute(
             select(pol.code.label("policy"), pol.sum_insured, c.code.label("customer"), c.name,
                    c.risk_level, c.credit_rating).join(c, c.id == pol.customer_id)
             .where(pol.status == "in_force", c.credit_rating.in_(("C", "D")))):

@@ -32,12 +32,12 @@ by row from the few columns they need.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, case, exists, func, select, type_coerce
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased
 
 from insurtrack.domain import models as m
@@ -46,10 +46,12 @@ from insurtrack.reports.common import (
     NONE,
     ZERO,
     Period,
-    age_band,
+    age_band_case,
     by_position,
     check_by,
     key,
+    local_day,
+    unindexed,
     month_case,
     rate,
     within,
@@ -88,35 +90,24 @@ class _Cell:
         return (self.premium / self.policies).quantize(CENT, ROUND_HALF_UP)
 
 
-@dataclass
-class _Tally:
-    """A cell counted row by row (groupings SQL cannot form without a dialect's date functions,
-    or that split a policy)."""
-
-    policies: int = 0
-    renewals: int = 0
-    cents: int = 0
-    customers: set[int] = field(default_factory=set)
-
-    def cell(self) -> _Cell:
-        return _Cell(self.policies, self.renewals, _money(self.cents), len(self.customers))
-
-
 def _money(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2).quantize(CENT)
 
 
-def _cells(w: Work, p: Period, group: Any = None, *, customer: bool = False,
-           name=key) -> dict[str, _Cell]:
+def _figures(P: Any) -> tuple[Any, Any, Any]:
+    """SQL: policies, renewals among them and written premium (of the rows of P)."""
+    return (func.count(), func.sum(case((P.renewed_from_id.is_not(None), 1), else_=0)),
+            func.sum(P.premium))
+
+
+def _cells(w: Work, p: Period, group: Any = None, *, name=key) -> dict[str, _Cell]:
     """The policies issued in the period, counted and summed in SQL, by `group` (an SQL
-    expression) or in all."""
-    P, C = m.Policy, m.Customer
-    source = P.__table__.join(C.__table__, C.id == P.customer_id) if customer else P.__table__
+    expression over the policy) or in all: one range over the issued_at index, which holds
+    every column read."""
+    P = m.Policy
     keys = [] if group is None else [group]
-    renewals = func.sum(case((P.renewed_from_id.is_not(None), 1), else_=0))
-    stmt = (select(*keys, func.count(), renewals, func.sum(P.premium),
-                   func.count(P.customer_id.distinct()))
-            .select_from(source).where(within(P.issued_at, p)))
+    stmt = (select(*keys, *_figures(P), func.count(P.customer_id.distinct()))
+            .where(within(P.issued_at, p)))
     if keys:
         stmt = stmt.group_by(*by_position(1))
     cells: dict[str, _Cell] = defaultdict(_Cell)
@@ -127,25 +118,62 @@ def _cells(w: Work, p: Period, group: Any = None, *, customer: bool = False,
     return cells
 
 
-def _aware(when: datetime) -> datetime:
-    """A stored instant read as a plain datetime: naive UTC on SQLite."""
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+def _per_customer(p: Period, *day: Any) -> Any:
+    """SQL (a subquery): the period's policies summed per customer (and per `day` if given).
+    Grouping first makes the join to the customer one ordered pass instead of one random
+    lookup per policy."""
+    P = m.Policy
+    n, renewals, premium = _figures(P)
+    return (select(P.customer_id.label("customer_id"), *(d.label("day") for d in day),
+                   n.label("n"), renewals.label("renewals"), premium.label("premium"))
+            .where(within(P.issued_at, p)).group_by(*by_position(1 + len(day))).subquery())
+
+
+def _sum_cells(w: Work, stmt: Any, name=key) -> dict[str, _Cell]:
+    cells: dict[str, _Cell] = defaultdict(_Cell)
+    for group, n, renewals, premium, customers in w.session.execute(stmt):
+        cells[name(group)].add(_Cell(int(n or 0), int(renewals or 0), premium or ZERO, customers))
+    return cells
+
+
+def _by_customer(w: Work, p: Period) -> dict[tuple[str, str], _Cell]:
+    """Cells per (region, kind) of the customer. A customer has one region and one kind, so the
+    cells of a region (or a kind) add up, distinct customers included."""
+    C, x = m.Customer, _per_customer(p)
+    stmt = (select(C.region, C.kind, func.sum(x.c.n), func.sum(x.c.renewals),
+                   func.sum(x.c.premium), func.count())
+            .select_from(x).join(C, C.id == x.c.customer_id).group_by(*by_position(2)))
+    return {(region, kind): _Cell(int(n), int(renewals or 0), premium or ZERO, customers)
+            for region, kind, n, renewals, premium, customers in w.session.execute(stmt)}
+
+
+def _customer_cells(w: Work, p: Period, column: str) -> dict[str, _Cell]:
+    """By a customer attribute (region, source or kind): sums per customer joined to it."""
+    C, x = m.Customer, _per_customer(p)
+    attribute = getattr(C, column)
+    stmt = (select(attribute, func.sum(x.c.n), func.sum(x.c.renewals), func.sum(x.c.premium),
+                   func.count())
+            .select_from(x).join(C, C.id == x.c.customer_id).group_by(*by_position(1)))
+    return _sum_cells(w, stmt)
+
+
+def _merge(cells: dict[tuple[str, str], _Cell], at: int) -> dict[str, _Cell]:
+    out: dict[str, _Cell] = defaultdict(_Cell)
+    for k, c in cells.items():
+        out[key(k[at])].add(c)
+    return out
 
 
 def _age_bands(w: Work, p: Period) -> dict[str, _Cell]:
-    """By the customer's age band on the (local) issue date, row by row."""
-    P, C = m.Policy, m.Customer
-    tallies: dict[str, _Tally] = defaultdict(_Tally)
-    for customer_id, cents, renewed, issued, kind, born in w.session.execute(
-            select(P.customer_id, type_coerce(P.premium, BigInteger()), P.renewed_from_id,
-                   type_coerce(P.issued_at, DateTime()), C.kind, C.birth_date)
-            .join(C, C.id == P.customer_id).where(within(P.issued_at, p))):
-        t = tallies[age_band(born, _aware(issued).astimezone(p.tz).date(), kind)]
-        t.policies += 1
-        t.renewals += renewed is not None
-        t.cents += cents
-        t.customers.add(customer_id)
-    return {band: t.cell() for band, t in tallies.items()}
+    """By the customer's age band on the (local) issue date, in SQL: the policies summed per
+    customer and local issue day, joined to the customer's birth date and kind."""
+    C = m.Customer
+    x = _per_customer(p, local_day(m.Policy.issued_at, p))
+    band = age_band_case(C.birth_date, C.kind, x.c.day)
+    stmt = (select(band, func.sum(x.c.n), func.sum(x.c.renewals), func.sum(x.c.premium),
+                   func.count(x.c.customer_id.distinct()))
+            .select_from(x).join(C, C.id == x.c.customer_id).group_by(*by_position(1)))
+    return _sum_cells(w, stmt)
 
 
 def split(premium: Decimal, lines: list[tuple[str, Decimal]]) -> list[tuple[str, Decimal]]:
@@ -166,51 +194,49 @@ def split(premium: Decimal, lines: list[tuple[str, Decimal]]) -> list[tuple[str,
 
 
 def _products(w: Work, p: Period) -> dict[str, _Cell]:
-    """By product: each policy once in each of its products, its premium split over its lines."""
+    """By product: each policy once in each of its products, its premium split over its lines.
+    SQL counts the policies, renewals and customers per product and sums the premium of the
+    policies of one line (most: the whole premium is that product's); only the policies of
+    several lines are read, to split their premium. The period's policies are taken in id
+    order (grouped by id), so that their lines are read in order too."""
     P, L = m.Policy, m.PolicyLine
-    tallies: dict[str, _Tally] = defaultdict(_Tally)
-
-    def count(policy: tuple, lines: list[tuple[str, Decimal]]) -> None:
-        customer_id, cents, renewed = policy
-        shares: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        for product, part in split(_money(cents), lines):
-            shares[product] += part
-        for product, part in shares.items():
-            t = tallies[product]
-            t.policies += 1
-            t.renewals += renewed is not None
-            t.cents += int(part.scaleb(2))
-            t.customers.add(customer_id)
-
-    current, policy, lines = None, None, []
-    for policy_id, customer_id, cents, renewed, product, line_cents in w.session.execute(
-            select(P.id, P.customer_id, type_coerce(P.premium, BigInteger()).label("cents"),
-                   P.renewed_from_id, L.product,
-                   type_coerce(L.premium, BigInteger()).label("line_cents"))
-            .outerjoin(L, L.policy_id == P.id).where(within(P.issued_at, p))
-            .order_by(P.id, L.id)):
-        if policy_id != current:
-            if policy is not None:
-                count(policy, lines)
-            current, policy, lines = policy_id, (customer_id, cents, renewed), []
-        if line_cents is not None:
-            lines.append((product, _money(line_cents)))
-    if policy is not None:
-        count(policy, lines)
-    return {product: t.cell() for product, t in tallies.items()}
+    x = (select(P.id, P.customer_id, P.premium, P.renewed_from_id)
+         .where(within(P.issued_at, p)).group_by(P.id).subquery())
+    other = aliased(m.PolicyLine)
+    several = (select(other.id).where(other.policy_id == x.c.id, other.id != L.id)
+               .correlate(x, L).exists())
+    renewal = case((x.c.renewed_from_id.is_not(None), x.c.id), else_=None)
+    single = func.sum(case((~several, x.c.premium), else_=None))
+    cells: dict[str, _Cell] = {}
+    for product, n, renewals, premium, customers in w.session.execute(
+            select(L.product, func.count(x.c.id.distinct()), func.count(renewal.distinct()),
+                   single, func.count(x.c.customer_id.distinct()))
+            .select_from(x).outerjoin(L, L.policy_id == x.c.id).group_by(*by_position(1))):
+        cells[key(product)] = _Cell(n, renewals, premium or ZERO, customers)
+    cents: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    rows = w.session.execute(
+        select(x.c.id, x.c.premium, L.product, L.premium.label("line_premium"))
+        .select_from(x).join(L, L.policy_id == x.c.id).where(several).order_by(x.c.id, L.id))
+    for _, lines in groupby(rows, key=lambda r: r.id):
+        lines = list(lines)
+        for product, part in split(lines[0].premium, [(r.product, r.line_premium) for r in lines]):
+            cents[product] += part
+    for product, amount in cents.items():
+        cells[product].premium += amount
+    return cells
 
 
 def sales(w: Work, p: Period, by: str | None = "month") -> list[dict[str, Any]]:
     """One row per group (see the module docstring for every definition), then "(all)"."""
     by = check_by(by, BY, "sales")
-    P, C = m.Policy, m.Customer
+    P = m.Policy
     if by == "month":
         cells = _cells(w, p, month_case(P.issued_at, p))
     elif by == "staff":
         staff = dict(w.session.execute(select(m.Staff.id, m.Staff.code)).all())
         cells = _cells(w, p, P.owner_id, name=lambda owner: key(staff.get(owner)))
     elif by in ("region", "channel"):
-        cells = _cells(w, p, C.region if by == "region" else C.source, customer=True)
+        cells = _customer_cells(w, p, "region" if by == "region" else "source")
     elif by == "age-band":
         cells = _age_bands(w, p)
     elif by == "product":
@@ -251,29 +277,38 @@ def monthly_premium(rows: list[dict[str, Any]]) -> tuple[list[str], list[Decimal
     return [r["group"] for r in months], [r["written_premium"] for r in months]
 
 
-def _buyer() -> Any:
-    """SQL: "existing" when the customer had a policy issued before this one, else "new"."""
+def _buyers(w: Work, p: Period) -> dict[str, _Cell]:
+    """By buyer: "existing" when the customer had a policy issued before this one, else "new".
+    The policies are summed per customer and issue instant first, so that the test (EXISTS an
+    earlier policy, on the (customer, issued_at) index) runs once per group, in index order."""
     P = m.Policy
+    x = _per_customer(p, unindexed(P.issued_at))  # sorted by customer (not in index order)
     earlier = aliased(m.Policy)
-    return case((exists().where(earlier.customer_id == P.customer_id,
-                                earlier.issued_at < P.issued_at), "existing"), else_="new")
+    buyer = case((select(earlier.id).where(earlier.customer_id == x.c.customer_id,
+                                           earlier.issued_at < x.c.day).exists(), "existing"),
+                 else_="new")
+    stmt = (select(buyer, func.sum(x.c.n), func.sum(x.c.renewals), func.sum(x.c.premium),
+                   func.count(x.c.customer_id.distinct()))
+            .select_from(x).group_by(*by_position(1)))
+    return _sum_cells(w, stmt)
 
 
 def tendency(w: Work, p: Period, segment: str | None = None) -> list[dict[str, Any]]:
     """Buying tendency (D4): customers, policies and premium per customer segment."""
     segment = check_by(segment, SEGMENTS, "tendency")
-    C = m.Customer
     total = _cells(w, p)[ALL].premium
+    by_customer = None
     rows = []
     for seg in SEGMENTS if segment is None else (segment,):
         if seg == "age-band":
             cells = _age_bands(w, p)
             order = _age_order(cells)
         elif seg == "buyer":
-            cells = _cells(w, p, _buyer())
+            cells = _buyers(w, p)
             order = [v for v in ("new", "existing") if v in cells]
         else:
-            cells = _cells(w, p, C.region if seg == "region" else C.kind, customer=True)
+            by_customer = _by_customer(w, p) if by_customer is None else by_customer
+            cells = _merge(by_customer, 0 if seg == "region" else 1)
             order = _name_order(cells)
         for value in order:
             c = cells[value]

@@ -32,7 +32,7 @@ Definitions (the command's help says the same; tests/reports/test_quality_report
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -43,7 +43,19 @@ from sqlalchemy import case, func, or_, select
 from insurtrack.domain import models as m
 from insurtrack.domain.states import Department
 from insurtrack.errors import BadInput
-from insurtrack.reports.common import NONE, Period, check_by, key, median, month_of, p90, rate
+from insurtrack.reports.common import (
+    NONE,
+    Period,
+    by_position,
+    check_by,
+    hours_of,
+    key,
+    median_of,
+    micros,
+    month_case,
+    p90_of,
+    rate,
+)
 from insurtrack.services.base import Work
 
 BY = ("rule", "department", "staff", "month")
@@ -101,18 +113,24 @@ _COLUMN = {"rule": m.FollowUp.rule, "department": m.FollowUp.department,
 
 def _tally(w: Work, p: Period, by: str, staff: dict[int, tuple[str, str]], when: Any,
            extras: Sequence[Any], where: Sequence[Any]) -> list[tuple]:
-    """(group, *extras, count) of the follow-ups matching `where`: counted by SQL for rule,
-    department and staff; by month (of `when`, a local month) in Python."""
+    """(group, *extras, count) of the follow-ups matching `where`, counted by SQL: by rule,
+    department, staff, or the local month of `when` (None for an instant outside the period:
+    such rows count in the "(all)" row only)."""
     run = w.session.connection().execute
     if by == "month":
-        counts: dict[tuple, int] = defaultdict(int)
-        for t, *vals in run(select(when, *extras).where(*where)):
-            counts[(month_of(t, p.tz), *vals)] += 1
-        return [(*k, n) for k, n in counts.items()]
-    col = _COLUMN[by]
-    name = (lambda v: staff[v][0] if v in staff else NONE) if by == "staff" else key
+        col = _month(when, p)
+        name = lambda v: v  # noqa: E731
+    else:
+        col = _COLUMN[by]
+        name = (lambda v: staff[v][0] if v in staff else NONE) if by == "staff" else key
     return [(name(v), *vals) for v, *vals in run(
-        select(col, *extras, func.count()).where(*where).group_by(col, *extras))]
+        select(col, *extras, func.count()).where(*where)
+        .group_by(*by_position(1 + len(extras))))]
+
+
+def _month(when: Any, p: Period) -> Any:
+    """SQL: the local month (YYYY-MM) of the instant in `when`, NULL outside the period."""
+    return case((when < p.since, None), (when >= p.until, None), else_=month_case(when, p))
 
 
 def _open_at(at: datetime, now: datetime) -> list[Any]:
@@ -180,10 +198,8 @@ def satisfaction(w: Work, p: Period, *, by: str = "rule", staff: dict | None = N
     run = w.session.connection().execute
     period = [r_.occurred_at >= p.since, r_.occurred_at < p.until]
     if by == "month":
-        counts: dict[tuple, int] = defaultdict(int)
-        for t, score in run(select(r_.occurred_at, r_.satisfaction).where(*period)):
-            counts[(month_of(t, p.tz), score)] += 1
-        tallies = [(*k, n) for k, n in counts.items()]
+        tallies = list(run(select(month_case(r_.occurred_at, p), r_.satisfaction, func.count())
+                           .where(*period).group_by(*by_position(2))))
     else:
         col = r_.kind if by == "rule" else r_.actor_id
         if by == "rule":
@@ -192,7 +208,7 @@ def satisfaction(w: Work, p: Period, *, by: str = "rule", staff: dict | None = N
             pick = 1 if by == "department" else 0
             name = lambda v: staff[v][pick] if v in staff else NONE  # noqa: E731
         tallies = [(name(v), score, n) for v, score, n in run(
-            select(col, r_.satisfaction, func.count()).where(*period).group_by(col, r_.satisfaction))]
+            select(col, r_.satisfaction, func.count()).where(*period).group_by(*by_position(2)))]
     g: dict[str, dict[str, int]] = defaultdict(
         lambda: {"revisits": 0, "rated": 0, "sum": 0, "pro": 0, "pas": 0, "det": 0})
     for name, score, n in tallies:
@@ -209,13 +225,9 @@ def satisfaction(w: Work, p: Period, *, by: str = "rule", staff: dict | None = N
             for name in _names(by, p, g) for x in (g[name],)]
 
 
-def _hours(a: datetime, b: datetime) -> float:
-    return round((b - a).total_seconds() / 3600, 2)
-
-
 def feedback(w: Work, p: Period) -> list[dict[str, Any]]:
     fb = m.Feedback
-    g: dict[str, dict[str, Any]] = defaultdict(lambda: {"opened": 0, "hours": [],
+    g: dict[str, dict[str, Any]] = defaultdict(lambda: {"opened": 0, "hours": Counter(),
                                                         **{s: 0 for s in FEEDBACK_STATUSES}})
     run = w.session.connection().execute
     for kind, status, count in run(select(fb.kind, fb.status, func.count()).where(
@@ -223,14 +235,16 @@ def feedback(w: Work, p: Period) -> list[dict[str, Any]]:
         for n in (kind, TOTAL):
             g[n]["opened"] += count
             g[n][status] = g[n].get(status, 0) + count
-    for kind, opened, resolved in run(select(fb.kind, fb.opened_at, fb.resolved_at).where(
-            fb.resolved_at >= p.since, fb.resolved_at < p.until)):
+    for kind, us, count in run(select(fb.kind, micros(fb.opened_at, fb.resolved_at), func.count())
+                               .where(fb.resolved_at >= p.since, fb.resolved_at < p.until)
+                               .group_by(*by_position(2))):
         for n in (kind, TOTAL):
-            g[n]["hours"].append(_hours(opened, resolved))
+            g[n]["hours"][hours_of(us)] += count
     names = [*FEEDBACK_KINDS, *sorted(k for k in g if k not in FEEDBACK_KINDS and k != TOTAL), TOTAL]
     return [{"kind": n, "opened": g[n]["opened"], **{s: g[n][s] for s in FEEDBACK_STATUSES},
-             "resolved_in_period": len(g[n]["hours"]), "median_hours": median(g[n]["hours"]),
-             "p90_hours": p90(g[n]["hours"])} for n in names]
+             "resolved_in_period": sum(g[n]["hours"].values()),
+             "median_hours": median_of(g[n]["hours"]), "p90_hours": p90_of(g[n]["hours"])}
+            for n in names]
 
 
 def rectification(w: Work, p: Period, *, now: datetime) -> list[dict[str, Any]]:

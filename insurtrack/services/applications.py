@@ -55,6 +55,8 @@ def _only_while(app: m.Application, allowed: Sequence[S], doing: str) -> None:
 def _line(w: Work, product: str, sum_insured: Decimal, premium: Decimal) -> Line:
     products: list[str] = w.settings["plan.products"]
     name = product.strip()
+    if len(name) > 64:
+        raise BadInput("--line", product[:20] + "…", "the product is longer than 64 characters")
     if products:
         name = next((p for p in products if p.casefold() == name.casefold()), "")
         if not name:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
 
 from insurtrack.clock import Clock
@@ -105,16 +105,24 @@ def jsonable(value: Any) -> Any:
 
 
 def next_code(session: Session, kind: str) -> str:
-    """The next human code for `kind` (C-000001…), drawn inside the writing transaction."""
+    """The next human code for `kind` (C-000001…), drawn inside the writing transaction.
+
+    One atomic upsert: the first code of a kind creates its counter, later ones bump it. (An
+    UPDATE that found no row followed by an INSERT let two concurrent first writers on PostgreSQL
+    both insert, and the second failed on the primary key.) The counter row stays locked until
+    the transaction ends, so codes are unique and, as a rolled-back transaction returns its
+    number, contiguous."""
     prefix = CODE_PREFIX[kind]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(m.Sequence).values(name=kind, value=1)
     value = session.execute(
-        update(m.Sequence).where(m.Sequence.name == kind)
-        .values(value=m.Sequence.value + 1).returning(m.Sequence.value)
-    ).scalar_one_or_none()
-    if value is None:  # first code of this kind
-        session.add(m.Sequence(name=kind, value=1))
-        session.flush()
-        value = 1
+        stmt.on_conflict_do_update(index_elements=[m.Sequence.name],
+                                   set_={"value": m.Sequence.value + 1})
+        .returning(m.Sequence.value)
+    ).scalar_one()
     return f"{prefix}-{value:06d}"
 
 

@@ -155,7 +155,10 @@ def listing(w: Work, *, text: str | None = None, owner: str | None = None,
     q = select(m.Customer, m.Staff.code).join(m.Staff, m.Staff.id == m.Customer.owner_id)
     if text:
         t = text.strip()
+        # lower() of SQLite (and of PostgreSQL under the C collation) folds ASCII letters only:
+        # the text as typed is matched too, so a name is always found by any part of it.
         q = q.where(or_(func.lower(m.Customer.name).contains(t.lower(), autoescape=True),
+                        m.Customer.name.contains(t, autoescape=True),
                         m.Customer.code == t.upper(),
                         m.Customer.phone.contains(t, autoescape=True),
                         m.Customer.id_number == t.upper()))

@@ -32,9 +32,10 @@ _TICK = timedelta(microseconds=1)
 
 def follow_up(w: Work, ident: str | int) -> m.FollowUp:
     raw = str(ident).strip().lstrip("#")
-    if not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit():
         raise BadInput("ID", ident, "is not a follow-up number (e.g. 12 or #12; see `insurtrack due`)")
-    f = w.session.get(m.FollowUp, int(raw))
+    # ids are 32-bit integers in the store: a larger number names no follow-up
+    f = w.session.get(m.FollowUp, int(raw)) if int(raw) < 2**31 else None
     if f is None:
         raise NotFound("follow-up", f"#{raw}")
     return f

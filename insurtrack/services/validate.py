@@ -7,8 +7,12 @@ from datetime import date
 
 from insurtrack.errors import BadInput
 
+
+def _shown(value: str) -> str:
+    return value if len(value) <= 40 else value[:40] + "…"
+
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,30}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+\.[^@\s\x00-\x1f\x7f-\x9f]+$")
 _ID_NUMBER = re.compile(r"^[0-9A-Za-z-]{4,40}$")
 
 
@@ -17,7 +21,7 @@ def check_phone(field: str, value: str | None) -> str | None:
         return None
     value = value.strip()
     if not _PHONE.match(value):
-        raise BadInput(field, value, "is not a phone number (digits, spaces, +, -, parentheses)")
+        raise BadInput(field, _shown(value), "is not a phone number (digits, spaces, +, -, parentheses)")
     return value
 
 
@@ -26,7 +30,7 @@ def check_email(field: str, value: str | None) -> str | None:
         return None
     value = value.strip()
     if not _EMAIL.match(value) or len(value) > 200:
-        raise BadInput(field, value, "is not an email address")
+        raise BadInput(field, _shown(value), "is not an email address")
     return value
 
 
@@ -35,9 +39,11 @@ def check_id_number(field: str, value: str | None) -> str | None:
     or any other document number of 4–40 letters, digits and dashes."""
     if value is None:
         return None
-    value = value.strip().upper()
+    value = value.strip()
+    # checked before upper-casing, which turns some letters into others ('ß' into 'SS')
     if not _ID_NUMBER.match(value):
-        raise BadInput(field, value, "is not an ID number (4-40 letters, digits or dashes)")
+        raise BadInput(field, _shown(value), "is not an ID number (4-40 letters, digits or dashes)")
+    value = value.upper()
     if len(value) == 18 and value[:17].isdigit():
         weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
         check = "10X98765432"[sum(int(d) * wt for d, wt in zip(value[:17], weights)) % 11]

@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from contextlib import closing
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal as D
 from zoneinfo import ZoneInfo
 
@@ -222,13 +224,15 @@ def test_builders_cover_exactly_the_pinned_columns(engine):
     """Each kind's SELECT (plus what its merge adds) gives every pinned column, nothing else."""
     added = {"applications": {"lines"}, "policies": {"lines", "paid_installments"}}
     for kind in export.KINDS:
-        _, names, staff_at, _ = export._BUILDERS[kind](since=None, until=None, start=None, end=None)
+        _, names, staff_at, customer_at, _ = export._BUILDERS[kind](since=None, until=None,
+                                                                    start=None, end=None)
         got = {n for n in names if n != "_id"} | added.get(kind, set())
         assert got == set(export.COLUMNS[kind]), kind
         staffish = {"owner", "recorded_by", "handler", "assessed_by", "approved_by", "actor",
                     "assignee", "opened_by", "resolved_by", "informed_by", "decided_by",
                     "closed_by"}
         assert {names[i] for i in staff_at} == staffish & set(names), kind
+        assert {names[i] for i in customer_at} == {"customer"} & set(names), kind
 
 
 # -- memory --------------------------------------------------------------------------------------
@@ -260,28 +264,221 @@ def _fill(engine, owner_id: int, start: int, n: int) -> None:
             conn.execute(insert(m.Customer), rows[i:i + 1000])
 
 
-def _peak(engine, fmt: str) -> tuple[int, int]:
+def _peak(engine, fmt: str, fast: bool = False) -> tuple[int, int]:
     tz = ZoneInfo("Asia/Shanghai")
     sink = _Sink()
     with db.read(engine) as session:
         out = Output(fmt, tz=tz, stdout=sink)
         tracemalloc.start()
-        out.rows(export.rows(session, "customers", tz=tz, payload_as_text=fmt == "csv"),
-                 export.COLUMNS["customers"])
+        if fast:
+            kinds, at, batches = export.stored(session, "customers", tz=tz)
+            with closing(batches):
+                out.stream(export.COLUMNS["customers"], kinds, batches, at)
+        else:
+            out.rows(export.rows(session, "customers", tz=tz, payload_as_text=fmt == "csv"),
+                     export.COLUMNS["customers"])
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     return peak, sink.lines
 
 
+@pytest.mark.parametrize("fast", [False, True], ids=["rows", "stored"])
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_memory_stays_flat_as_the_export_grows(engine, staff, fmt):
+def test_memory_stays_flat_as_the_export_grows(engine, staff, fmt, fast, monkeypatch):
     """Exporting 14,000 customers takes about the memory of 2,000 (a list of their rows would take
-    some 15 MB more): rows are fetched in batches and written one by one."""
+    some 15 MB more): rows are fetched in batches and written one by one (the stored-value path:
+    a batch at a time, FAST_BATCH rows, here 500)."""
+    if fast and engine.dialect.name != "sqlite":
+        pytest.skip("the stored-value path is SQLite's")
+    monkeypatch.setattr(export, "FAST_BATCH", 500)
     owner = staff["sally"].id
     _fill(engine, owner, 1, 2000)
-    _peak(engine, fmt)                      # warm caches (compiled SQL, imports)
-    small, n_small = _peak(engine, fmt)
+    _peak(engine, fmt, fast)                # warm caches (compiled SQL, imports)
+    small, n_small = _peak(engine, fmt, fast)
     _fill(engine, owner, 2001, 12000)
-    big, n_big = _peak(engine, fmt)
+    big, n_big = _peak(engine, fmt, fast)
     assert n_big > 6 * n_small
     assert big < small * 1.5 + 300_000, (small, big)
+
+
+# -- the fast path (SQLite): the same bytes as the row-by-row path ------------------------------
+# On SQLite `insurtrack export` reads stored values raw and renders a batch at a time
+# (export.stored + Output.stream); rows() + Output.rows() is the reference it must equal, byte for
+# byte, for every kind, format, window and timezone, on a book full of awkward values.
+
+TEXTS = [None, "", FORMULA, "+86 138", "-5", "@SUM(A1)", "\tx", "\rx", 'say "hi"', "a,b",
+         "line\nbreak", "cr\r\nlf", "张伟，上海市南京路", "plain", "'quoted", " lead", "emoji 😀",
+         "\u2028sep", "back\\slash", "{}", "null", "=", "x" * 300, "-", "trail,"]
+CENTS = [0, 1, -1, 5, -5, 99, 100, -100, 12345, -12345, 123456789012, -123456789012, None]
+UTC = timezone.utc
+INSTANTS = [
+    None,
+    datetime(2026, 3, 1, 15, 59, 59, 999999, tzinfo=UTC),   # Shanghai: a breath before midnight
+    datetime(2026, 3, 1, 16, 0, tzinfo=UTC),                 # … and midnight
+    datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),  # year end, microseconds cut
+    datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),            # Berlin: spring forward
+    datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+    datetime(2026, 10, 25, 0, 59, 59, tzinfo=UTC),           # Berlin: fall back (02:59 +02:00)
+    datetime(2026, 10, 25, 1, 0, 1, tzinfo=UTC),             # … 02:00:01 +01:00
+    datetime(2026, 11, 1, 5, 59, 59, tzinfo=UTC),            # New York: fall back
+    datetime(2026, 11, 1, 6, 0, tzinfo=UTC),
+    datetime(2026, 3, 8, 5, 29, 59, tzinfo=UTC),             # St John's (-03:30): spring forward
+    datetime(2026, 3, 8, 5, 30, tzinfo=UTC),
+    datetime(2026, 4, 4, 14, 59, 59, tzinfo=UTC),            # Lord Howe: half an hour back
+    datetime(2026, 4, 4, 15, 0, tzinfo=UTC),
+    datetime(1988, 4, 9, 17, 59, 59, tzinfo=UTC),            # Shanghai had summer time then
+    datetime(1988, 4, 9, 18, 0, tzinfo=UTC),
+    datetime(1988, 9, 10, 16, 30, tzinfo=UTC),
+    datetime(1988, 10, 30, 2, 0, 30, tzinfo=UTC),            # Goose Bay: its clocks changed at
+    datetime(1988, 10, 30, 2, 30, tzinfo=UTC),               # 00:01, in the middle of a UTC hour
+    datetime(1900, 1, 1, 0, 0, tzinfo=UTC),                  # local mean time: offsets in seconds
+    datetime(2100, 6, 1, 12, 34, 56, 500000, tzinfo=UTC),
+    datetime(2026, 7, 1, 4, 5, 6, tzinfo=UTC),
+]
+DATES = [None, date(2026, 3, 1), date(1900, 1, 1), date(2099, 12, 31), date(2024, 2, 29)]
+INTS = [0, 1, -1, 2 ** 40, None, 12, 18, 240]
+BOOLS = [None, True, False]
+PAYLOADS = [{}, {"a": 1, "b": None}, {"名": "值", "s": "=x", "f": 1.5, "l": [1, "二", {"k": []}],
+                                       "t": "tab\there", "q": 'say "hi"'}, [], "text", -1, None,
+            {"nested": {"deep": [1.25e-7, True, False]}}, "=cmd", 12345678901234567890]
+ZONES = ["Asia/Shanghai", "Europe/Berlin", "America/New_York", "America/St_Johns",
+         "Australia/Lord_Howe", "Asia/Kathmandu", "America/Goose_Bay", "UTC"]
+# What the program writes in these columns (codes, states) is kept as the book has it.
+KEPT = {"code", "status", "frequency", "kind", "credit_rating", "risk_level", "method",
+        "complexity", "payment_method", "channel", "department", "type", "subject", "decision",
+        "rule", "rule_fp", "pauses", "history"}
+TABLES = [m.Customer, m.Application, m.ApplicationLine, m.Policy, m.PolicyLine, m.Installment,
+          m.Payment, m.Claim, m.Revisit, m.Feedback, m.Event, m.FollowUp]
+
+
+def _awkward(column, n: int):
+    """The n-th awkward value for a column, by its type (None only where it may be null)."""
+    from sqlalchemy import JSON, Boolean, Date, Integer, String
+
+    from insurtrack.domain.types import Fixed, UTCDateTime
+
+    t = column.type
+    if isinstance(t, UTCDateTime):
+        pool = INSTANTS
+    elif isinstance(t, Fixed):
+        pool = [None if c is None else D(c).scaleb(-2) for c in CENTS]
+    elif isinstance(t, Boolean):
+        pool = BOOLS
+    elif isinstance(t, Date):
+        pool = DATES
+    elif isinstance(t, Integer):
+        pool = INTS
+    elif isinstance(t, JSON):
+        pool = PAYLOADS
+    elif isinstance(t, String):
+        pool = TEXTS
+    else:
+        raise AssertionError(f"no awkward values for {column}")
+    pool = [v for v in pool if v is not None or column.nullable]
+    return pool[n % len(pool)]
+
+
+@pytest.fixture
+def awkward(book, engine):
+    """The `book` plus, for every table an export reads, 23 copies of its first row with every
+    column a person could have typed (text, money, instants, dates, numbers, flags, payloads)
+    set to awkward values, foreign keys kept or emptied; some policies with no, one or three
+    product lines (awkward names) and some installments paid."""
+    with engine.begin() as conn:
+        made: dict[str, list[int]] = {}
+        for table in (t.__table__ for t in TABLES):
+            first = conn.execute(select(table).order_by(table.c.id).limit(1)).mappings().one()
+            rows = []
+            for n in range(23):
+                row = dict(first)
+                del row["id"]
+                for k, col in enumerate(table.columns):
+                    name = col.name
+                    if name == "id" or name in KEPT and name != "code":
+                        continue
+                    if name == "code":
+                        head = first["code"].split("-")[0]
+                        row[name] = f"{head}-{900000 + n:06d}"
+                    elif col.foreign_keys:
+                        keep = not col.nullable or n % 3 or name == "renewed_from_id"
+                        row[name] = first[name] if keep and name != "renewed_from_id" else None
+                        if name in ("policy_id", "application_id") and table.name in (
+                                "policy_line", "application_line", "installment"):
+                            row[name] = first[name]
+                    elif name == "seq":
+                        row[name] = 100 + n
+                    else:
+                        row[name] = _awkward(col, n + 3 * k)
+                rows.append(row)
+            if table.name in ("policy_line", "application_line", "installment"):
+                # spread over the copied records: none, one or three lines; paid or not
+                owner = "policy_id" if table.name != "application_line" else "application_id"
+                targets = made["policy" if owner == "policy_id" else "application"]
+                rows = [dict(r, **{owner: targets[(n * 5) % len(targets)]})
+                        for n, r in enumerate(rows) if (n * 5) % len(targets) % 4 != 1]
+                if table.name == "installment":
+                    for n, r in enumerate(rows):
+                        r["status"] = "paid" if n % 2 else "due"
+            conn.execute(insert(table), rows)
+            made[table.name] = list(conn.execute(select(table.c.id).order_by(table.c.id)).scalars())
+    return book
+
+
+def _old(session, kind: str, fmt: str, tz, start=None, end=None) -> str:
+    buf = io.StringIO()
+    out = Output(fmt, tz=tz, stdout=buf)
+    out.rows(export.rows(session, kind, start=start, end=end, tz=tz,
+                         payload_as_text=fmt == "csv"), export.COLUMNS[kind])
+    return buf.getvalue()
+
+
+def _new(session, kind: str, fmt: str, tz, start=None, end=None) -> str:
+    buf = io.StringIO()
+    out = Output(fmt, tz=tz, stdout=buf)
+    kinds, at, batches = export.stored(session, kind, start=start, end=end, tz=tz)
+    with closing(batches):
+        out.stream(export.COLUMNS[kind], kinds, batches, at)
+    return buf.getvalue()
+
+
+@pytest.mark.skipif(bool(os.environ.get("INSURTRACK_TEST_DATABASE_URL")),
+                    reason="the stored-value path is SQLite's; PostgreSQL takes rows()")
+@pytest.mark.parametrize("zone", ZONES)
+def test_fast_path_writes_the_same_bytes_as_the_row_path(awkward, engine, zone, monkeypatch):
+    monkeypatch.setattr(export, "FAST_BATCH", 7)  # many batches: lines and paid across edges
+    tz = ZoneInfo(zone)
+    with db.read(engine) as session:
+        for kind in export.KINDS:
+            for fmt in ("csv", "json"):
+                old = _old(session, kind, fmt, tz)
+                assert old.count("\n") > 20, (kind, fmt)  # the awkward rows are there
+                assert _new(session, kind, fmt, tz) == old, (kind, fmt, zone)
+        for start, end in ((date(2026, 3, 1), date(2026, 3, 2)), (None, date(2026, 3, 1)),
+                           (date(2026, 3, 2), None), (date(2030, 1, 1), None)):
+            for kind in export.KINDS:
+                assert (_new(session, kind, "csv", tz, start, end)
+                        == _old(session, kind, "csv", tz, start, end)), (kind, start, end)
+
+
+@pytest.mark.skipif(bool(os.environ.get("INSURTRACK_TEST_DATABASE_URL")),
+                    reason="the stored-value path is SQLite's; PostgreSQL takes rows()")
+def test_fast_path_keeps_the_excel_mark_and_the_cli_takes_it(awkward, engine):
+    tz = ZoneInfo("Asia/Shanghai")
+    with db.read(engine) as session:
+        buf = io.StringIO()
+        kinds, at, batches = export.stored(session, "customers", tz=tz)
+        Output("csv", tz=tz, stdout=buf, excel=True).stream(export.COLUMNS["customers"], kinds,
+                                                            batches, at)
+        assert buf.getvalue() == "\ufeff" + _old(session, "customers", "csv", tz)
+        for kind in export.KINDS:  # (bytes: CliRunner's .stdout turns \r\n into \n)
+            assert (awkward.ok("export", kind).stdout_bytes
+                    == _old(session, kind, "csv", tz).encode()), kind
+            assert (awkward.ok("export", kind, "--format", "json").stdout_bytes
+                    == _old(session, kind, "json", tz).encode()), kind
+
+
+def test_postgresql_takes_the_row_path(engine):
+    """stored() answers only for SQLite; elsewhere the command renders rows()."""
+    with db.read(engine) as session:
+        got = export.stored(session, "customers", tz=ZoneInfo("Asia/Shanghai"))
+    assert (got is None) == (engine.dialect.name != "sqlite")
