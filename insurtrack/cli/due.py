@@ -202,7 +202,7 @@ def _span(field: str, text: Optional[str]):
 
     if text is None:
         return None
-    got = re.fullmatch(r"\s*(\d{1,4})\s*(m|h|d)\s*", text.lower())
+    got = re.fullmatch(r"\s*([0-9]{1,4})\s*(m|h|d)\s*", text.lower(), re.ASCII)
     if not got:
         raise BadInput(field, text, "is a span such as 30m, 4h or 2d")
     n, unit = int(got.group(1)), got.group(2)
