@@ -67,6 +67,8 @@ class Customer(SQLModel, table=True):
     __table_args__ = (
         # report risk (ratings): counted in the index alone
         Index("ix_customer_rating_report", "credit_rating", "risk_level", "created_at"),
+        # reports sales and tendency (age band): the customers turning 25, 35… in the period
+        Index("ix_customer_birth_report", "birth_date", "kind"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     code: str = _code()
@@ -180,6 +182,13 @@ class Policy(SQLModel, table=True):
         Index("ix_policy_renewal", "renewed_from_id", "status",
               sqlite_where=text("renewed_from_id IS NOT NULL"),
               postgresql_where=text("renewed_from_id IS NOT NULL")),
+        # portfolio: the policies whose cover ended early (cancelled or suspended), with the
+        # instant it ended: a few of the book, read without a lookup of each
+        Index("ix_policy_ended", "status", "effective_date", "expiry_date", "frequency",
+              "term_months", "premium", "in_force_at", "renewed_from_id", "cancelled_at",
+              "suspended_at",
+              sqlite_where=text("status IN ('cancelled', 'suspended')"),
+              postgresql_where=text("status IN ('cancelled', 'suspended')")),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     code: str = _code()

@@ -190,15 +190,22 @@ def within(column: Any, p: Period) -> Any:
 
 def month_case(column: Any, p: Period) -> Any:
     """SQL: the local month (YYYY-MM) of the instant in `column`, for rows already `within` the
-    period: a CASE over the first instants of the period's months. Group by it by position
+    period: a CASE over the first instants of the period's months, nested as a binary search
+    (four comparisons a row for a year, not eleven). Group by it by position
     (`group_by(*by_position(n))`): PostgreSQL does not match a repeated expression whose bound
     parameters differ."""
-    from sqlalchemy import case
+    from sqlalchemy import case, literal
 
     months = p.months()
-    starts = [datetime(int(mo[:4]), int(mo[5:]), 1, tzinfo=p.tz) for mo in months[1:]]
-    whens = [(column < start, label) for start, label in zip(starts, months)]
-    return case(*(whens or [(column < p.until, months[0])]), else_=months[-1])
+    starts = [datetime(int(mo[:4]), int(mo[5:]), 1, tzinfo=p.tz) for mo in months]
+
+    def pick(lo: int, hi: int) -> Any:  # the month among months[lo:hi] (hi - lo >= 1)
+        if hi - lo == 1:
+            return literal(months[lo])
+        mid = (lo + hi) // 2
+        return case((column < starts[mid], pick(lo, mid)), else_=pick(mid, hi))
+
+    return pick(0, len(months))
 
 
 def by_position(n: int) -> list[Any]:
@@ -214,9 +221,9 @@ def micros(start: Any, end: Any) -> Any:
     (GROUP BY the value) instead of reading every pair of instants: the value divided by 10**6
     is exactly timedelta.total_seconds(), so days_of() and minutes_of() round as
     days_between() and minutes_between() do. SQLite stores an instant as UTC text
-    'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds by unixepoch() (strftime('%s') before SQLite
-    3.38), microseconds from the text; PostgreSQL subtracts the timestamps (EXTRACT(EPOCH …) of
-    an interval is exact numeric since version 14)."""
+    'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds by unixepoch() of the text before its fraction
+    (strftime('%s') before SQLite 3.38), microseconds from the fraction; PostgreSQL subtracts
+    the timestamps (EXTRACT(EPOCH …) of an interval is exact numeric since version 14)."""
     return _sql().Micros(start, end)
 
 
@@ -228,13 +235,16 @@ def unindexed(column: Any) -> Any:
     return _sql().Unindexed(column)
 
 
-def local_day(column: Any, p: Period) -> Any:
-    """SQL: the local date (display timezone) of the instant in `column`, as text 'YYYY-MM-DD',
-    for rows within the period: the stored UTC instant moved by the zone's UTC offset, a CASE
-    over the offset changes (daylight saving) inside the period."""
+def local_day(column: Any, p: Period, *, before: timedelta = timedelta(0),
+              after: timedelta = timedelta(0)) -> Any:
+    """SQL: the local date (display timezone) of the instant in `column`, as text 'YYYY-MM-DD':
+    the stored UTC instant moved by the zone's UTC offset, a CASE over the offset changes
+    (daylight saving) from `before` the period to `after` it. Exact for instants in that span;
+    outside it, off by at most the zone's daylight-saving shift (a caller that only needs to
+    know such a date is before or after the span gives a margin of a day or more)."""
     from sqlalchemy import case, literal
 
-    changes = utc_offsets(p)
+    changes = utc_offsets(p, before=before, after=after)
     if len(changes) == 1:
         seconds = literal(changes[0][1])
     else:
@@ -257,16 +267,18 @@ def date_number(column: Any) -> Any:
 
 def age_band_case(birth: Any, kind: Any, day: Any) -> Any:
     """SQL: age_band() of a customer (birth date, kind) on the local day `day` (text
-    'YYYY-MM-DD', see local_day). Completed years are (day − birth) // 10000 with both dates as YYYYMMDD
-    numbers: the year difference, less one before the birthday, exactly as age_band compares
-    (month, day) tuples (born 29 February: a year older on 1 March in other years). The bands
-    are ten years wide from 25, so the band is one division: a simple CASE evaluates it once."""
+    'YYYY-MM-DD', see local_day, or a date). Completed years are (day − birth) // 10000 with both
+    dates as YYYYMMDD numbers: the year difference, less one before the birthday, exactly as
+    age_band compares (month, day) tuples (born 29 February: a year older on 1 March in other
+    years). The bands are ten years wide from 25, so the band is one division: a simple CASE
+    evaluates it once."""
     from sqlalchemy import case
 
     limits = [limit for limit, _ in AGE_BANDS[:-1]]
     assert limits == list(range(limits[0], limits[-1] + 1, 10)), "AGE_BANDS: ten-year bands"
     # k = 0 under the first limit (or born after `day`), i for the i-th band above it
-    k = (day_number(day) - date_number(birth) - (limits[0] - 10) * 10000) // 100000
+    days = int(day.strftime("%Y%m%d")) if isinstance(day, date) else day_number(day)
+    k = (days - date_number(birth) - (limits[0] - 10) * 10000) // 100000
     last = len(AGE_BANDS) - 1
     middle = {i: label for i, (_, label) in enumerate(AGE_BANDS) if 0 < i < last}
     return case((kind == "company", "company"), (birth.is_(None), NONE),
@@ -274,15 +286,17 @@ def age_band_case(birth: Any, kind: Any, day: Any) -> Any:
                            else_=case((k >= last, AGE_BANDS[-1][1]), else_=AGE_BANDS[0][1])))
 
 
-def utc_offsets(p: Period) -> list[tuple[datetime | None, int]]:
-    """The display timezone's UTC offset (seconds) over the period: [(None, first offset),
-    (instant it changed, new offset), …]; each change found to the second."""
+def utc_offsets(p: Period, *, before: timedelta = timedelta(0),
+                after: timedelta = timedelta(0)) -> list[tuple[datetime | None, int]]:
+    """The display timezone's UTC offset (seconds) over the period widened by `before` and
+    `after`: [(None, first offset), (instant it changed, new offset), …]; each change found to
+    the second."""
     utc = timezone.utc
 
     def offset(second: int) -> int:
         return int(datetime.fromtimestamp(second, p.tz).utcoffset().total_seconds())
 
-    start, end = int(p.since.timestamp()), int(p.until.timestamp())
+    start, end = int((p.since - before).timestamp()), int((p.until + after).timestamp())
     out: list[tuple[datetime | None, int]] = [(None, offset(start))]
     when = start
     while when < end:
@@ -339,8 +353,10 @@ def _sql() -> Any:
         start, end = args(element, compiler, **kw)
         return f"CAST(EXTRACT(EPOCH FROM ({end}) - ({start})) * 1000000 AS BIGINT)"
 
-    epoch = (("unixepoch({})" if sqlite3.sqlite_version_info >= (3, 38) else
-              "CAST(strftime('%s', {}) AS INTEGER)"))
+    # Whole seconds from the text without its fraction: SQLite's date functions keep
+    # milliseconds, so "…59.9999" would count as the next second.
+    epoch = (("unixepoch(substr({}, 1, 19))" if sqlite3.sqlite_version_info >= (3, 38) else
+              "CAST(strftime('%s', substr({}, 1, 19)) AS INTEGER)"))
 
     @compiles(Micros, "sqlite")
     def _micros_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
@@ -358,7 +374,9 @@ def _sql() -> Any:
     @compiles(LocalDay, "sqlite")
     def _local_day_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
         column, seconds = args(element, compiler, **kw)
-        return f"date({column}, ({seconds}) || ' seconds')"
+        # (the text without its fraction: SQLite rounds to milliseconds, and 23:59:59.9999
+        # must stay on its day)
+        return f"date(substr({column}, 1, 19), ({seconds}) || ' seconds')"
 
     @compiles(DateNumber)
     def _date_number(element: Any, compiler: Any, **kw: Any) -> str:

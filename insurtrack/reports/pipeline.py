@@ -133,10 +133,11 @@ class _Query:
         stmt = select(*keys, *columns).select_from(source).where(within(dated, self.p), *where)
         if group is not None and (group or keys):
             stmt = stmt.group_by(*by_position(len(keys) + group))
-        return [(self._name(r[0]) if keys else ALL, tuple(r[len(keys):]))
+        return [(self.name(r[0]) if keys else ALL, tuple(r[len(keys):]))
                 for r in self.w.session.execute(stmt)]
 
-    def _name(self, value: Any) -> str:
+    def name(self, value: Any) -> str:
+        """The group's name for a value of its key (a staff login for an owner id)."""
         return key(self.staff.get(value)) if self.by == "staff" else key(value)
 
 
@@ -145,53 +146,67 @@ def _count_if(condition: Any) -> Any:
 
 
 def _figures(w: Work, p: Period, by: str | None) -> dict[str, _Group]:
-    A, E, P = m.Application, m.Event, m.Policy
+    """The figures per group; with --by product, "(all)" too (it counts each application once,
+    so it is not the sum of the products)."""
+    A = m.Application
     q = _Query(w, p, by)
     groups: dict[str, _Group] = defaultdict(_Group)
     if by == "product":
         _product_flows(w, p, groups)
-    else:
-        for name, (status, n) in q.rows(A.created_at, A.status, func.count(), group=1):
-            groups[name].created += n
-            groups[name].stages[status] += n
-        for name, (n, accepted) in q.rows(A.submitted_at, func.count(),
-                                          _count_if(A.decision == "accept")):
-            groups[name].submitted += n
-            groups[name].submitted_accepted += accepted or 0
-        for name, (decision, reason, n, issued) in q.rows(
-                A.decided_at, A.decision, A.decline_reason, func.count(),
-                _count_if(A.status == S.ISSUED.value), group=2):
-            g = groups[name]
-            if decision == "accept":
-                g.accepted += n
-                g.accepted_issued += issued or 0
-            elif decision == "decline":
-                g.declined += n
-                g.reasons[key(reason and reason.strip())] += n
-        spent = micros(A.submitted_at, A.decided_at)
-        for name, (us, n) in q.rows(A.decided_at, spent, func.count(),
-                                    where=(A.submitted_at.is_not(None),), group=1):
-            groups[name].turnaround[days_of(us)] += n
+        _event_and_policy_flows(w, p, q, groups)
+        _event_and_policy_flows(w, p, _Query(w, p, None), groups)
+        return groups
+    for name, (status, n) in q.rows(A.created_at, A.status, func.count(), group=1):
+        groups[name].created += n
+        groups[name].stages[status] += n
+    for name, (n, accepted) in q.rows(A.submitted_at, func.count(),
+                                      _count_if(A.decision == "accept")):
+        groups[name].submitted += n
+        groups[name].submitted_accepted += accepted or 0
+    for name, (decision, reason, n, issued) in q.rows(
+            A.decided_at, A.decision, A.decline_reason, func.count(),
+            _count_if(A.status == S.ISSUED.value), group=2):
+        g = groups[name]
+        if decision == "accept":
+            g.accepted += n
+            g.accepted_issued += issued or 0
+        elif decision == "decline":
+            g.declined += n
+            g.reasons[key(reason and reason.strip())] += n
+    spent = micros(A.submitted_at, A.decided_at)
+    for name, (us, n) in q.rows(A.decided_at, spent, func.count(),
+                                where=(A.submitted_at.is_not(None),), group=1):
+        groups[name].turnaround[days_of(us)] += n
+    _event_and_policy_flows(w, p, q, groups)
+    return groups
+
+
+def _event_and_policy_flows(w: Work, p: Period, q: _Query, groups: dict[str, _Group]) -> None:
+    """Withdrawn (by the withdrawal event), issued (by the policy's issue time) and the T4 waits
+    (by the info events), grouped as `q` groups."""
+    A, E, P = m.Application, m.Event, m.Policy
     for name, (n,) in q.rows(E.occurred_at, func.count(),
                              source=E.__table__.join(A, A.code == E.subject),
                              where=(E.type == "application.withdrawn",)):
         groups[name].withdrawn += n
     # Policies written from an application (renewals have none; the foreign key holds that the
     # application exists, so it is joined only for its owner or its lines).
-    if by == "product":  # counted per application first, so that its lines are read in order
+    if q.by in ("product", "staff"):  # counted per application first: then read in id order
         x = (select(P.application_id.label("app"), func.count().label("n"))
              .where(within(P.issued_at, p), P.application_id.is_not(None))
              .group_by(P.application_id).subquery())
-        L, on = _first_lines(x.c.app)
-        for product, n in w.session.execute(select(L.product, func.sum(x.c.n)).select_from(x)
-                                            .outerjoin(L, on).group_by(*by_position(1))):
-            groups[key(product)].issued += int(n)
+        if q.by == "product":
+            L, on = _first_lines(x.c.app)
+            stmt = select(L.product, func.sum(x.c.n)).select_from(x).outerjoin(L, on)
+        else:
+            stmt = select(A.owner_id, func.sum(x.c.n)).select_from(x).join(A, A.id == x.c.app)
+        for value, n in w.session.execute(stmt.group_by(*by_position(1))):
+            groups[q.name(value)].issued += int(n)
     else:
         for name, (n,) in q.rows(P.issued_at, func.count(), source=P.__table__,
                                  where=(P.application_id.is_not(None),), app=P.application_id):
             groups[name].issued += n
     _waited(w, p, q, groups)
-    return groups
 
 
 def _product_flows(w: Work, p: Period, groups: dict[str, _Group]) -> None:
@@ -199,39 +214,45 @@ def _product_flows(w: Work, p: Period, groups: dict[str, _Group]) -> None:
     decided: stages, conversions, decisions, decline reasons and turnaround) in one pass over
     the applications in id order with their lines (one per product): looking each
     application's lines up from the date indexes would cost one random lookup per application
-    and figure. Grouped by product, elapsed time of a decision in the period and decline
-    reason; the counts are CASEs over the period of each date."""
-    A = m.Application
+    and figure. Grouped by product, elapsed time of a decision in the period, decline reason
+    and whether the line is the application's first product (those rows make "(all)", which
+    counts each application once); the counts are CASEs over the period of each date."""
+    A, earlier = m.Application, aliased(m.ApplicationLine)
     L, on = _first_lines(A.id)
     created, submitted, decided = (within(unindexed(col), p)
                                    for col in (A.created_at, A.submitted_at, A.decided_at))
     timed = and_(decided, A.submitted_at.is_not(None))
     declined = and_(decided, A.decision == "decline")
     accepted = and_(decided, A.decision == "accept")
+    first = case((L.id.is_(None), 1),
+                 (select(earlier.id).where(earlier.application_id == A.id,
+                                           earlier.product < L.product)
+                  .correlate(A, L).exists(), 0), else_=1)
     counts = [_count_if(created), *(_count_if(and_(created, A.status == s)) for s in STAGES),
               _count_if(submitted), _count_if(and_(submitted, A.decision == "accept")),
               _count_if(accepted), _count_if(and_(accepted, A.status == S.ISSUED.value)),
               _count_if(declined), _count_if(timed)]
     stmt = (select(L.product, case((timed, micros(A.submitted_at, A.decided_at)), else_=None),
-                   case((declined, A.decline_reason), else_=None), *counts)
+                   case((declined, A.decline_reason), else_=None), first, *counts)
             .select_from(A).outerjoin(L, on).where(or_(created, submitted, decided))
-            .group_by(*by_position(3)))
-    for product, us, reason, *counts in w.session.execute(stmt):
+            .group_by(*by_position(4)))
+    for product, us, reason, is_first, *counts in w.session.execute(stmt):
         n, *rest = (int(c or 0) for c in counts)
-        stages, (sub, sub_acc, acc, acc_issued, dec, timings) = rest[:len(STAGES)], rest[len(STAGES):]
-        g = groups[key(product)]
-        g.created += n
-        for status, k in zip(STAGES, stages):
-            g.stages[status] += k
-        g.submitted += sub
-        g.submitted_accepted += sub_acc
-        g.accepted += acc
-        g.accepted_issued += acc_issued
-        g.declined += dec
-        if dec:
-            g.reasons[key(reason and reason.strip())] += dec
-        if us is not None:
-            g.turnaround[days_of(us)] += timings
+        stages, flows = rest[:len(STAGES)], rest[len(STAGES):]
+        sub, sub_acc, acc, acc_issued, dec, timings = flows
+        for g in (groups[key(product)], groups[ALL]) if is_first else (groups[key(product)],):
+            g.created += n
+            for status, k in zip(STAGES, stages):
+                g.stages[status] += k
+            g.submitted += sub
+            g.submitted_accepted += sub_acc
+            g.accepted += acc
+            g.accepted_issued += acc_issued
+            g.declined += dec
+            if dec:
+                g.reasons[key(reason and reason.strip())] += dec
+            if us is not None:
+                g.turnaround[days_of(us)] += timings
 
 
 def _waited(w: Work, p: Period, q: _Query, groups: dict[str, _Group]) -> None:
@@ -305,11 +326,9 @@ def _grouped(w: Work, p: Period, by: str | None) -> tuple[dict[str, _Group], lis
     if by == "month":
         names = p.months()
     else:
-        names = sorted((n for n in groups if n != NONE), key=lambda n: (n.casefold(), n))
+        names = sorted((n for n in groups if n not in (NONE, ALL)), key=lambda n: (n.casefold(), n))
         names += [NONE] if NONE in groups else []
-    if by == "product":
-        groups[ALL] = _figures(w, p, None)[ALL]
-    else:
+    if by != "product":  # by product, _figures counts "(all)" itself
         total = _Group()
         for name in names:
             total.add(groups.get(name) or _Group())

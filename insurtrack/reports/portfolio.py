@@ -29,10 +29,13 @@ against a book worked out by hand):
   loading). By month, "end" is each month's last day (the period's last day for the last month);
   the "(all)" row and product rows use the period's last day.
 
-Speed: SQL collapses the policies that share dates, term and frequency (portable GROUP BY with
-sum / count over the indexed expiry date), so Python walks groups, not policies; only cancelled
-or suspended policies (their own end of cover) and policies of several products (their premium
-shared among lines) are read one by one.
+Speed: SQL collapses the policies that share their dates (GROUP BY expiry and effective date, in
+the order of the cover index of migration 0003, which holds every column read), so Python walks
+groups, not policies. Policies whose cover ended early are read from their own partial index,
+grouped by the local day the cover ended (computed by SQL); renewals from the partial index of
+renewals. By product, the policies are read in id order with their lines (one ordered pass, not
+a lookup per policy); only policies of several products are read one by one (their premium is
+shared among the lines).
 """
 
 from __future__ import annotations
@@ -46,17 +49,18 @@ from itertools import groupby
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import and_, case, func, or_, select, type_coerce
+from sqlalchemy import and_, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from insurtrack.domain import models as m
-from insurtrack.domain.types import UTCDateTime
+from insurtrack.domain.types import Money
 from insurtrack.reports.common import (
     ZERO,
     Period,
     by_position,
     check_by,
     key,
+    local_day,
     month_case,
     month_of,
     rate,
@@ -85,28 +89,47 @@ def _cents(value: Decimal) -> Decimal:
         return value.quantize(_FINE, rounding=ROUND_HALF_UP).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def ended_at(p: Any = m.Policy) -> Any:
-    """When a policy's cover ended early: cancelled or suspended now (else NULL)."""
-    return type_coerce(case((p.status == "cancelled", p.cancelled_at),
-                            (p.status == "suspended", p.suspended_at), else_=None), UTCDateTime)
+def ended_on(p: Period, pol: Any = m.Policy, *, before: timedelta = timedelta(days=2)) -> Any:
+    """SQL: the local date ('YYYY-MM-DD') a policy's cover ended early: cancelled or suspended
+    now (else NULL). Computed by SQL so that policies ending the same day group together; exact
+    for instants from `before` the period to two days after it, which is all that the figures
+    compare (an earlier or later end only has to stay earlier or later)."""
+    return case((pol.status == "cancelled", local_day(pol.cancelled_at, p, before=before,
+                                                      after=timedelta(days=2))),
+                (pol.status == "suspended", local_day(pol.suspended_at, p, before=before,
+                                                      after=timedelta(days=2))),
+                else_=None)
 
 
-def last_day(expiry: date, ended: datetime | None, tz) -> date:
+def last_day(expiry: date, ended_on: str | None) -> date:
     """The last day of cover: the expiry date, or the day before the cover ended early."""
-    if ended is None:
+    if ended_on is None:
         return expiry
-    return min(expiry, ended.astimezone(tz).date() - timedelta(days=1))
+    return min(expiry, date.fromisoformat(ended_on) - timedelta(days=1))
 
 
 def term_premium(premium: Decimal, frequency: str, term_months: int) -> Decimal:
     return premium if frequency == "single" else premium * term_months / 12
 
 
-def _other_line(line: Any) -> Any:
-    """EXISTS another line on the same policy (a policy of several products)."""
-    other = aliased(m.PolicyLine)
-    return (select(other.id).where(other.policy_id == m.Policy.id, other.id != line.id)
-            .correlate(m.Policy, line).exists())
+def _twelfths(pol: Any = m.Policy) -> Any:
+    """SQL: twelve times the term premium, as money: the yearly premium times the term's
+    months, or times 12 for a single premium (term_premium = this ÷ 12)."""
+    months = case((pol.frequency == "single", 12), else_=pol.term_months)
+    return type_coerce(pol.premium * months, Money)
+
+
+def _ended(pol: Any = m.Policy) -> Any:
+    """SQL: the policy is cancelled or suspended now (its cover ended early). Written with the
+    states as literals, as the partial index of those policies (ix_policy_ended) says it, so
+    that SQLite reads them from that index."""
+    return pol.status.in_([literal_column(f"'{state}'") for state in ENDED])
+
+
+def _several_lines() -> Any:
+    """SQL: the ids of the policies of several lines (read from the line index alone)."""
+    line = m.PolicyLine
+    return select(line.policy_id).group_by(line.policy_id).having(func.count() > 1)
 
 
 class _Earning:
@@ -143,43 +166,49 @@ class _Earning:
 
 
 def _earned(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -> None:
-    pol, line, tz = m.Policy, m.PolicyLine, p.tz
+    pol, line = m.Policy, m.PolicyLine
     run = w.session.connection().execute
     acc = _Earning(p, groups, by_day=by == "month")
-    live, ended = pol.status.not_in(ENDED), pol.status.in_(ENDED)
-    terms = (pol.expiry_date, pol.effective_date, pol.frequency, pol.term_months)
+    # Each term summed by SQL as premium x months (term premium x 12), per expiry and effective
+    # date and, for a cover that ended early, the day it ended.
+    twelfths = func.sum(_twelfths(pol))
+    ended = ended_on(p)
     if by == "month":
-        # Covered to the expiry date (most): summed per term by SQL, streamed in the order of the
-        # cover index (which holds every column read). Ended early: per term and end of cover.
-        for exp, eff, freq, tm, premium in run(
-                select(*terms, func.sum(pol.premium)).where(*_overlap(p), live)
-                .group_by(*by_position(4))):
-            acc.add((), term_premium(premium, freq, tm), eff, exp, exp)
-        for exp, eff, freq, tm, end, premium in run(
-                select(*terms, ended_at().label("ended"), func.sum(pol.premium))
-                .where(*_overlap(p), ended).group_by(*by_position(5))):
-            acc.add((), term_premium(premium, freq, tm), eff, exp, last_day(exp, end, tz))
+        # Covered to the expiry date (most): streamed in the order of the cover index, which
+        # holds every column read. Ended early (few): from their own index, with the day the
+        # cover ended (one that ended by the period's first day earns nothing in it).
+        for exp, eff, total in run(select(pol.expiry_date, pol.effective_date, twelfths)
+                                   .where(*_overlap(p), pol.status.not_in(ENDED))
+                                   .group_by(*by_position(2))):
+            acc.add((), total / 12, eff, exp, exp)
+        for exp, eff, end, total in run(select(pol.expiry_date, pol.effective_date, ended, twelfths)
+                                        .where(*_overlap(p), _ended(), ended > p.start.isoformat())
+                                        .group_by(*by_position(3))):
+            acc.add((), total / 12, eff, exp, last_day(exp, end))
         acc.close()
         return
-    # By product. Policies of one product (most): summed per product and term by SQL, reading
-    # the lines and the policies together in policy order. Several products: the premium is
-    # shared among the lines in proportion to the lines' premiums, policy by policy.
-    other = _other_line(line)
-    for product, exp, eff, freq, tm, end, premium in run(
-            select(line.product, *terms, ended_at().label("ended"), func.sum(pol.premium))
-            .select_from(pol).outerjoin(line, line.policy_id == pol.id)
-            .where(*_overlap(p, ordered=True), ~other).group_by(*by_position(6))):
-        acc.add((key(product), TOTAL), term_premium(premium, freq, tm), eff, exp,
-                last_day(exp, end, tz))
+    # By product. Policies of one line (most): summed per product by SQL, the policies read in
+    # id order (grouped by id) with their line. Several lines: the premium is shared among the
+    # lines in proportion to the lines' premiums, policy by policy.
+    several = _several_lines()
+    x = (select(pol.id, pol.expiry_date, pol.effective_date, ended.label("ended"),
+                _twelfths(pol).label("twelfths"))
+         .where(*_overlap(p), pol.id.not_in(several)).group_by(pol.id).subquery())
+    for product, exp, eff, end, total in run(
+            select(line.product, x.c.expiry_date, x.c.effective_date, x.c.ended,
+                   func.sum(x.c.twelfths))
+            .select_from(x).outerjoin(line, line.policy_id == x.c.id)
+            .group_by(*by_position(4))):
+        acc.add((key(product), TOTAL), total / 12, eff, exp, last_day(exp, end))
     rows = run(select(pol.id, pol.effective_date, pol.expiry_date, pol.frequency, pol.term_months,
-                      ended_at().label("ended"), pol.premium, line.product,
+                      ended.label("ended"), pol.premium, line.product,
                       line.premium.label("line_premium"))
-               .join(line, line.policy_id == pol.id).where(*_overlap(p, ordered=True), other)
+               .join(line, line.policy_id == pol.id).where(*_overlap(p), pol.id.in_(several))
                .order_by(pol.id, line.id))
     for _, lines in groupby(rows, key=lambda r: r.id):
         lines = list(lines)
         r = lines[0]
-        tp, last = term_premium(r.premium, r.frequency, r.term_months), last_day(r.expiry_date, r.ended, tz)
+        tp, last = term_premium(r.premium, r.frequency, r.term_months), last_day(r.expiry_date, r.ended)
         whole = sum((x.line_premium for x in lines), ZERO)
         for x in lines:
             share = x.line_premium / whole if whole else Decimal(1) / len(lines)
@@ -187,13 +216,10 @@ def _earned(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -> N
         acc.add((TOTAL,), tp, r.effective_date, r.expiry_date, last)
 
 
-def _overlap(p: Period, *, ordered: bool = False) -> list[Any]:
-    """SQL: the policy came in force and its term overlaps the period. `ordered`: read the
-    policies in rowid order, with their lines (an index range over the expiry date would look
-    up each of most of the book's policies one by one)."""
+def _overlap(p: Period) -> list[Any]:
+    """SQL: the policy came in force and its term overlaps the period."""
     pol = m.Policy
-    expiry = unindexed(pol.expiry_date) if ordered else pol.expiry_date
-    return [pol.in_force_at.is_not(None), pol.effective_date <= p.end, expiry >= p.start]
+    return [pol.in_force_at.is_not(None), pol.effective_date <= p.end, pol.expiry_date >= p.start]
 
 
 def _claims(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -> None:
@@ -236,21 +262,22 @@ def _retention(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -
         for name in ((month_of(expiry, p.tz), TOTAL) if by == "month" else (TOTAL,)):
             groups[name]["up"] += up
             groups[name]["renewed"] += renewed
-    if by == "product":  # a policy counts once in each of its products
+    if by == "product":  # a policy counts once in each of its products; read in id order
+        x = select(pol.id).where(*_due(p)).group_by(pol.id).subquery()
+        renewal = and_(nxt.renewed_from_id == x.c.id, nxt.status != "cancelled")
         for product, up, renewed in run(
-                select(line.product, func.count(pol.id.distinct()), func.count(nxt.id.distinct()))
-                .select_from(pol).join(line, line.policy_id == pol.id).outerjoin(nxt, renewal)
-                .where(*_due(p, ordered=True)).group_by(line.product)):
+                select(line.product, func.count(x.c.id.distinct()), func.count(nxt.id.distinct()))
+                .select_from(x).join(line, line.policy_id == x.c.id).outerjoin(nxt, renewal)
+                .group_by(line.product)):
             groups[key(product)]["up"] += up
             groups[key(product)]["renewed"] += renewed
 
 
-def _due(p: Period, *, ordered: bool = False) -> list[Any]:
+def _due(p: Period) -> list[Any]:
     """SQL: up for renewal in the period (came in force, not cancelled, expiry in the period)."""
     pol = m.Policy
-    expiry = unindexed(pol.expiry_date) if ordered else pol.expiry_date
-    return [pol.in_force_at.is_not(None), pol.status != "cancelled", expiry >= p.start,
-            expiry <= p.end]
+    return [pol.in_force_at.is_not(None), pol.status != "cancelled", pol.expiry_date >= p.start,
+            pol.expiry_date <= p.end]
 
 
 def cohort_window(end: date) -> tuple[date, date]:
@@ -265,24 +292,32 @@ def thirteenth_month(effective: date) -> date:
 
 
 def _persistency(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -> None:
-    tz, pol, line = p.tz, m.Policy, m.PolicyLine
+    pol, line = m.Policy, m.PolicyLine
     ends = [(mo, min(_month_end(mo), p.end)) for mo in p.months()] if by == "month" else []
     windows = [(mo, *cohort_window(end)) for mo, end in ends]
     whole = cohort_window(p.end)
     first_start = windows[0][1] if windows else whole[0]
-    product = [line.product] if by == "product" else []
-    weight = line.premium if by == "product" else pol.premium
-    policies = func.count(pol.id.distinct()) if product else func.count()
     run = w.session.connection().execute
+    # An early end matters from the first 13th-month day judged (13 months after first_start).
+    before = p.since - datetime.combine(first_start, datetime.min.time(), tzinfo=p.tz)
+    before += timedelta(days=400)
 
-    def tally(prod: list, terms: tuple, count: int, premium: Decimal) -> None:
-        e0 = terms[0][0]
+    @lru_cache(maxsize=None)
+    def judged(e0: date) -> tuple[date, str, tuple[str, ...]]:
+        """The 13th-month day of a policy effective on e0 (as a date and ISO text) and the
+        months whose cohort it belongs to."""
         day = thirteenth_month(e0)
-        kept = any(e is not None and e <= day <= last_day(x, n, tz) for e, x, n in terms)
-        targets: list[str] = []
+        return day, day.isoformat(), tuple(mo for mo, lo, hi in windows if lo <= e0 <= hi)
+
+    def tally(prod: Any, terms: tuple, count: int, premium: Decimal) -> None:
+        e0 = terms[0][0]
+        day, iso, months = judged(e0)
+        # has cover on `day`: in the term and before its early end (ISO dates compare as text)
+        kept = any(e is not None and e <= day <= x and (n is None or iso < n)
+                   for e, x, n in terms)
+        targets = list(months)
         if whole[0] <= e0 <= whole[1]:
-            targets += [key(prod[0])] if prod else [TOTAL]
-        targets += [mo for mo, lo, hi in windows if lo <= e0 <= hi]
+            targets.append(TOTAL if prod is False else key(prod))
         for name in targets:
             g = groups[name]
             g["cohort"] += count
@@ -291,36 +326,65 @@ def _persistency(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]])
                 g["persisting"] += count
                 g["persisting_premium"] += premium
 
-    # New business in force with its effective date in the window.
+    # New business in force with its effective date in the window; its renewal one and two terms
+    # on, when in force (renewed_from_id is unique: one renewal at most).
     r1, r2 = aliased(pol), aliased(pol)
-    cohort = [pol.in_force_at.is_not(None), pol.renewed_from_id.is_(None),
+    # (new business: renewed_from_id NULL, not looked up through its unique index, where all
+    # new business has the one key NULL)
+    cohort = [pol.in_force_at.is_not(None), unindexed(pol.renewed_from_id).is_(None),
               pol.effective_date >= first_start, pol.effective_date <= whole[1]]
-    renewed = (select(r1.id).where(r1.renewed_from_id == pol.id, r1.in_force_at.is_not(None))
-               .correlate(pol).exists())
-    # Most: covered to its own expiry, no renewal in force; only its dates decide. Grouped in
-    # the order of the cover index, which holds every column read.
-    q = (select(*product, pol.expiry_date, pol.effective_date, policies, func.sum(weight))
-         .where(*cohort, pol.status.not_in(ENDED), ~renewed).group_by(*by_position(len(product) + 2)))
-    if product:
-        q = q.select_from(pol).join(line, line.policy_id == pol.id)
-    for *prod, x0, e0, count, premium in run(q):
-        tally(prod, ((e0, x0, None), (None, None, None), (None, None, None)), count, premium)
-    # The others (ended early, or renewed): with their renewal one and two terms on (in force),
-    # grouped by what decides the 13th-month cover: dates of each term and any early end.
-    chain = [pol.effective_date, pol.expiry_date, ended_at(pol), r1.effective_date, r1.expiry_date,
-             ended_at(r1), r2.effective_date, r2.expiry_date, ended_at(r2)]
+    renews = and_(r1.renewed_from_id == pol.id, r1.in_force_at.is_not(None))
+    # Most: covered to its own expiry, no renewal in force: only its dates decide. Grouped in
+    # the order of the cover index, which holds every column read (by product: the policies in
+    # id order with their lines; a policy counts once in each of its products, weighed by the
+    # line's premium).
+    plain = [*cohort, pol.status.not_in(ENDED), r1.id.is_(None)]
+    none = ((None, None, None), (None, None, None))
+    if by == "product":
+        x = (select(pol.id, pol.expiry_date, pol.effective_date).outerjoin(r1, renews)
+             .where(*plain).group_by(pol.id).subquery())
+        for prod, x0, e0, count, premium in run(
+                select(line.product, x.c.expiry_date, x.c.effective_date,
+                       func.count(x.c.id.distinct()), func.sum(line.premium))
+                .select_from(x).join(line, line.policy_id == x.c.id).group_by(*by_position(3))):
+            tally(prod, ((e0, x0, None), *none), count, premium)
+    else:
+        for x0, e0, count, premium in run(
+                select(pol.expiry_date, pol.effective_date, func.count(), func.sum(pol.premium))
+                .outerjoin(r1, renews).where(*plain).group_by(*by_position(2))):
+            tally(False, ((e0, x0, None), *none), count, premium)
+    # The others, ended early (from their own index) or renewed (few): grouped by what decides
+    # the 13th-month cover: dates of each term and any early end.
+    # (the ended ones: all read from their partial index, not through the cover index)
+    cohort_ended = [*cohort[:2], unindexed(pol.effective_date) >= first_start,
+                    unindexed(pol.effective_date) <= whole[1]]
+    # (its dates as expressions: no index order tempts the planner away from the ones it reads)
+    chain = [unindexed(pol.effective_date), unindexed(pol.expiry_date),
+             ended_on(p, pol, before=before),
+             r1.effective_date, r1.expiry_date, ended_on(p, r1, before=before),
+             r2.effective_date, r2.expiry_date, ended_on(p, r2, before=before)]
     names = [f"c{i}" for i in range(len(chain))]
-    q = (select(*product, *(c.label(n) for c, n in zip(chain, names)), policies, func.sum(weight))
-         .select_from(pol)
-         .outerjoin(r1, and_(r1.renewed_from_id == pol.id, r1.in_force_at.is_not(None)))
-         .outerjoin(r2, and_(r2.renewed_from_id == r1.id, r2.in_force_at.is_not(None)))
-         .where(*cohort, or_(pol.status.in_(ENDED), r1.id.is_not(None)))
-         .group_by(*by_position(len(product) + len(chain))))
-    if product:
-        q = q.join(line, line.policy_id == pol.id)
-    for row in run(q):
-        *prod, e0, x0, n0, e1, x1, n1, e2, x2, n2, count, premium = row
-        tally(prod, ((e0, x0, n0), (e1, x1, n1), (e2, x2, n2)), count, premium)
+    for ended in (True, False):
+        q = (select(pol.id, pol.premium, *(c.label(n) for c, n in zip(chain, names)))
+             .select_from(pol)
+             .join(r1, renews, isouter=ended)
+             .outerjoin(r2, and_(r2.renewed_from_id == r1.id, r2.in_force_at.is_not(None)))
+             .where(*(cohort_ended if ended else cohort),
+                    _ended() if ended else pol.status.not_in(ENDED)))
+        if by == "product":  # (DISTINCT: one row per policy, joined as found, not flattened)
+            x = q.distinct().subquery()
+            q = (select(line.product, *(x.c[n] for n in names), func.count(x.c.id.distinct()),
+                        func.sum(line.premium))
+                 .select_from(x).join(line, line.policy_id == x.c.id)
+                 .group_by(*by_position(1 + len(names))))
+        else:
+            x = q.subquery()
+            q = (select(*(x.c[n] for n in names), func.count(), func.sum(x.c.premium))
+                 .group_by(*by_position(len(names))))
+        for row in run(q):
+            *prod, e0, x0, n0, e1, x1, n1, e2, x2, n2, count, premium = row
+            tally(prod[0] if prod else False, ((e0, x0, n0), (e1, x1, n1), (e2, x2, n2)), count,
+                  premium)
     if by == "product":  # the whole row counts each policy once, by its yearly premium
         _persistency(w, p, "total", groups)
 

@@ -23,10 +23,14 @@ Definitions (restated in the commands' --help; period and statistics as in repor
   earlier time, in or before the period, renewals included), else "new". A customer whose
   policies fall in two cells counts in each.
 
-How: counts, sums and distinct customers in SQL, grouped by a month CASE on issued_at, the owner,
-the customer's region, source or kind, or the new/existing test (EXISTS an earlier policy of
-the customer); the age band (age on the local issue date) and the product split are counted row
-by row from the few columns they need.
+How: every figure is counted and summed in SQL from the indexes of migration 0003 (the issue time
+index holds every policy column read). Month, staff: one range over that index. Customer
+segments (region, source, kind, age band, buyer): the policies summed per customer first, so
+that the customers are joined in id order, once each; a customer's age band is the same all the
+period unless they reach a band's age in it, and only those customers' policies (found from
+the birth-date index) are placed by their own local issue day; buyers: one probe per customer
+for a policy before their first one of the period. Product: the period's policies in id order
+with their lines; only the policies of several lines are read, to split their premium.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from insurtrack.domain import models as m
@@ -77,12 +81,13 @@ class _Cell:
     premium: Decimal = ZERO
     customers: int = 0
 
-    def add(self, other: _Cell) -> None:
-        """Merge a group whose customers are not in this one (e.g. regions '' and none)."""
-        self.policies += other.policies
-        self.renewals += other.renewals
-        self.premium += other.premium
-        self.customers += other.customers
+    def add(self, other: _Cell, sign: int = 1) -> None:
+        """Merge a group whose customers are not in this one (e.g. regions '' and none); with
+        sign -1, take out a part of this one."""
+        self.policies += sign * other.policies
+        self.renewals += sign * other.renewals
+        self.premium += sign * other.premium
+        self.customers += sign * other.customers
 
     def average(self) -> Decimal | None:
         if not self.policies:
@@ -119,13 +124,14 @@ def _cells(w: Work, p: Period, group: Any = None, *, name=key) -> dict[str, _Cel
 
 
 def _per_customer(p: Period, *day: Any) -> Any:
-    """SQL (a subquery): the period's policies summed per customer (and per `day` if given).
-    Grouping first makes the join to the customer one ordered pass instead of one random
-    lookup per policy."""
+    """SQL (a subquery): the period's policies summed per customer (and per `day` if given),
+    with the customer's first issue instant in the period. Grouping first makes the join to
+    the customer one ordered pass instead of one random lookup per policy."""
     P = m.Policy
     n, renewals, premium = _figures(P)
     return (select(P.customer_id.label("customer_id"), *(d.label("day") for d in day),
-                   n.label("n"), renewals.label("renewals"), premium.label("premium"))
+                   n.label("n"), renewals.label("renewals"), premium.label("premium"),
+                   func.min(P.issued_at).label("first"))
             .where(within(P.issued_at, p)).group_by(*by_position(1 + len(day))).subquery())
 
 
@@ -134,17 +140,6 @@ def _sum_cells(w: Work, stmt: Any, name=key) -> dict[str, _Cell]:
     for group, n, renewals, premium, customers in w.session.execute(stmt):
         cells[name(group)].add(_Cell(int(n or 0), int(renewals or 0), premium or ZERO, customers))
     return cells
-
-
-def _by_customer(w: Work, p: Period) -> dict[tuple[str, str], _Cell]:
-    """Cells per (region, kind) of the customer. A customer has one region and one kind, so the
-    cells of a region (or a kind) add up, distinct customers included."""
-    C, x = m.Customer, _per_customer(p)
-    stmt = (select(C.region, C.kind, func.sum(x.c.n), func.sum(x.c.renewals),
-                   func.sum(x.c.premium), func.count())
-            .select_from(x).join(C, C.id == x.c.customer_id).group_by(*by_position(2)))
-    return {(region, kind): _Cell(int(n), int(renewals or 0), premium or ZERO, customers)
-            for region, kind, n, renewals, premium, customers in w.session.execute(stmt)}
 
 
 def _customer_cells(w: Work, p: Period, column: str) -> dict[str, _Cell]:
@@ -157,23 +152,105 @@ def _customer_cells(w: Work, p: Period, column: str) -> dict[str, _Cell]:
     return _sum_cells(w, stmt)
 
 
-def _merge(cells: dict[tuple[str, str], _Cell], at: int) -> dict[str, _Cell]:
-    out: dict[str, _Cell] = defaultdict(_Cell)
-    for k, c in cells.items():
-        out[key(k[at])].add(c)
-    return out
+def _crossing(p: Period) -> Any:
+    """SQL: the customer (a person with a birth date) changes age band during the period: a
+    birthday of a band's lower age falls in it. As age_band counts, a person is N on day d when
+    (birth year, month, day) <= (d.year - N, d.month, d.day); the birth dates of those who turn
+    N in the period are a range, one per band limit (29 February taken as age_band does)."""
+    from datetime import date
+
+    C = m.Customer
+
+    def after(y: int, mo: int, d: int) -> Any:  # birth tuple > (y, mo, d)
+        try:
+            return C.birth_date > date(y, mo, d)
+        except ValueError:  # 29 February of a common year: after it is from 1 March
+            return C.birth_date >= date(y, 3, 1)
+
+    def until(y: int, mo: int, d: int) -> Any:  # birth tuple <= (y, mo, d)
+        try:
+            return C.birth_date <= date(y, mo, d)
+        except ValueError:
+            return C.birth_date <= date(y, 2, 28)
+
+    s, e = p.start, p.end
+    ranges = [and_(after(s.year - n, s.month, s.day), until(e.year - n, e.month, e.day))
+              for n, _ in AGE_BANDS[:-1]]
+    return and_(C.kind != "company", or_(*ranges))
+
+
+class _Segments:
+    """The period's customers by segment: region, kind, age band and buyer. One query over the
+    policies summed per customer (one row per customer, joined in id order) gives region, kind
+    and, for most customers, the age band: it is the same all the period unless the customer
+    reaches a band's age during it (_crossing); those customers' policies are read apart, each
+    by the band of its own issue day."""
+
+    def __init__(self, w: Work, p: Period, *, buyers: bool) -> None:
+        C, P, x = m.Customer, m.Policy, _per_customer(p)
+        band = case((_crossing(p), None), else_=age_band_case(C.birth_date, C.kind, p.start))
+        stmt = (select(C.region, C.kind, band, func.sum(x.c.n), func.sum(x.c.renewals),
+                       func.sum(x.c.premium), func.count())
+                .select_from(x).join(C, C.id == x.c.customer_id).group_by(*by_position(3)))
+        self.regions: dict[str, _Cell] = defaultdict(_Cell)
+        self.kinds: dict[str, _Cell] = defaultdict(_Cell)
+        self.bands: dict[str, _Cell] = defaultdict(_Cell)
+        self.total = total = _Cell()
+        for region, kind, band, n, renewals, premium, customers in w.session.execute(stmt):
+            cell = _Cell(int(n), int(renewals or 0), premium or ZERO, customers)
+            self.regions[key(region)].add(cell)
+            self.kinds[key(kind)].add(cell)
+            total.add(cell)
+            if band is not None:
+                self.bands[band].add(cell)
+        for label, cell in _crossing_bands(w, p, local_day(P.issued_at, p)).items():
+            self.bands[label].add(cell)
+        self.buyers = _buyers(w, p, total) if buyers else {}
+
+
+def _buyers(w: Work, p: Period, total: _Cell) -> dict[str, _Cell]:
+    """By buyer: "new" are the policies issued at the first instant of a customer who had no
+    policy before it (ties at that instant included); the others of `total` (the period's
+    policies, summed per customer) are "existing". Per customer: its first instant in the
+    period and one probe for an earlier policy, in customer order; the policies at that instant
+    are read for the new customers only."""
+    P, earlier = m.Policy, aliased(m.Policy)
+    x = _per_customer(p)
+    first = (select(x.c.customer_id, x.c.n, x.c.first)
+             .where(~select(earlier.id).where(earlier.customer_id == x.c.customer_id,
+                                              earlier.issued_at < x.c.first).exists())
+             .subquery())
+    n, renewals, premium = _figures(P)
+    per_customer = (select(first.c.customer_id, first.c.n.label("all"), n.label("n"),
+                           renewals.label("renewals"), premium.label("premium"))
+                    .select_from(first).join(P, and_(P.customer_id == first.c.customer_id,
+                                                     P.issued_at == first.c.first))
+                    .group_by(*by_position(2)).subquery())
+    y = per_customer.c
+    n, renewals, premium, customers, only_new = w.session.execute(
+        select(func.sum(y.n), func.sum(y.renewals), func.sum(y.premium), func.count(),
+               func.sum(case((y.n == y.all, 1), else_=0)))).one()
+    fresh = _Cell(int(n or 0), int(renewals or 0), premium or ZERO, customers)
+    old = _Cell(total.policies - fresh.policies, total.renewals - fresh.renewals,
+                total.premium - fresh.premium, total.customers - int(only_new or 0))
+    return {k: c for k, c in (("new", fresh), ("existing", old)) if c.policies}
+
+
+def _crossing_bands(w: Work, p: Period, day: Any) -> dict[str, _Cell]:
+    """The policies of the customers who reach a band's age during the period (_crossing), by
+    the customer's age band on `day` (a date, or the policy's local issue day): read from those
+    customers (the birth-date index) to their policies (the (customer, issue time) index)."""
+    C, P = m.Customer, m.Policy
+    band = age_band_case(C.birth_date, C.kind, day)
+    stmt = (select(band, *_figures(P), func.count(P.customer_id.distinct()))
+            .select_from(C).join(P, P.customer_id == C.id)
+            .where(_crossing(p), within(unindexed(P.issued_at), p)).group_by(*by_position(1)))
+    return _sum_cells(w, stmt)
 
 
 def _age_bands(w: Work, p: Period) -> dict[str, _Cell]:
-    """By the customer's age band on the (local) issue date, in SQL: the policies summed per
-    customer and local issue day, joined to the customer's birth date and kind."""
-    C = m.Customer
-    x = _per_customer(p, local_day(m.Policy.issued_at, p))
-    band = age_band_case(C.birth_date, C.kind, x.c.day)
-    stmt = (select(band, func.sum(x.c.n), func.sum(x.c.renewals), func.sum(x.c.premium),
-                   func.count(x.c.customer_id.distinct()))
-            .select_from(x).join(C, C.id == x.c.customer_id).group_by(*by_position(1)))
-    return _sum_cells(w, stmt)
+    """By the customer's age band on the (local) issue date."""
+    return _Segments(w, p, buyers=False).bands
 
 
 def split(premium: Decimal, lines: list[tuple[str, Decimal]]) -> list[tuple[str, Decimal]]:
@@ -277,38 +354,21 @@ def monthly_premium(rows: list[dict[str, Any]]) -> tuple[list[str], list[Decimal
     return [r["group"] for r in months], [r["written_premium"] for r in months]
 
 
-def _buyers(w: Work, p: Period) -> dict[str, _Cell]:
-    """By buyer: "existing" when the customer had a policy issued before this one, else "new".
-    The policies are summed per customer and issue instant first, so that the test (EXISTS an
-    earlier policy, on the (customer, issued_at) index) runs once per group, in index order."""
-    P = m.Policy
-    x = _per_customer(p, unindexed(P.issued_at))  # sorted by customer (not in index order)
-    earlier = aliased(m.Policy)
-    buyer = case((select(earlier.id).where(earlier.customer_id == x.c.customer_id,
-                                           earlier.issued_at < x.c.day).exists(), "existing"),
-                 else_="new")
-    stmt = (select(buyer, func.sum(x.c.n), func.sum(x.c.renewals), func.sum(x.c.premium),
-                   func.count(x.c.customer_id.distinct()))
-            .select_from(x).group_by(*by_position(1)))
-    return _sum_cells(w, stmt)
-
-
 def tendency(w: Work, p: Period, segment: str | None = None) -> list[dict[str, Any]]:
     """Buying tendency (D4): customers, policies and premium per customer segment."""
     segment = check_by(segment, SEGMENTS, "tendency")
-    total = _cells(w, p)[ALL].premium
-    by_customer = None
+    segments = _Segments(w, p, buyers=segment in (None, "buyer"))
+    total = segments.total.premium  # every policy of the period, once
     rows = []
     for seg in SEGMENTS if segment is None else (segment,):
         if seg == "age-band":
-            cells = _age_bands(w, p)
+            cells = segments.bands
             order = _age_order(cells)
         elif seg == "buyer":
-            cells = _buyers(w, p)
+            cells = segments.buyers
             order = [v for v in ("new", "existing") if v in cells]
         else:
-            by_customer = _by_customer(w, p) if by_customer is None else by_customer
-            cells = _merge(by_customer, 0 if seg == "region" else 1)
+            cells = segments.regions if seg == "region" else segments.kinds
             order = _name_order(cells)
         for value in order:
             c = cells[value]

@@ -55,6 +55,7 @@ from insurtrack.reports.common import (
     month_case,
     p90_of,
     rate,
+    unindexed,
 )
 from insurtrack.services.base import Work
 
@@ -148,8 +149,10 @@ def sla(w: Work, p: Period, *, by: str = "rule", now: datetime,
     at = as_of(p, now)
     f = m.FollowUp
     g: dict[str, dict[str, int]] = defaultdict(lambda: {"closed": 0, "on_time": 0, "open_overdue": 0})
+    # (closed in the period: read through closed_at, the state checked in the same index entry)
     for name, breached, n in _tally(w, p, by, staff, f.closed_at, [f.breached],
-                                    [f.closed_at >= p.since, f.closed_at < p.until, f.status == "done"]):
+                                    [f.closed_at >= p.since, f.closed_at < p.until,
+                                     unindexed(f.status) == "done"]):
         for x in (g[name], g[TOTAL]):
             x["closed"] += n
             x["on_time"] += 0 if breached else n
