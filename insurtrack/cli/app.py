@@ -1,35 +1,22 @@
-"""The root command. Sub-groups are mounted here; this is the one place errors become exit codes.
+"""The root command: the one place errors become exit codes. Its commands are listed in
+cli/commands.py and loaded on demand.
 
-Command modules import only typer and light helpers at module level, so `insurtrack --help` and
-shell completion never load the ORM (checked by tests/cli/test_startup.py).
+Command modules import only typer and light helpers at module level, and only the command being
+run is loaded, so `insurtrack --help` and shell completion never load the ORM (checked by
+tests/cli/test_startup.py).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from insurtrack import __version__
-from insurtrack.cli import (
-    apply,
-    backup,
-    claim,
-    config_cmd,
-    customer,
-    due,
-    policy,
-    renew,
-    report,
-    revisit,
-    staff,
-    transfer,
-    underwrite,
-)
+from insurtrack.cli.commands import COMMANDS
 from insurtrack.cli.context import make_context
 from insurtrack.errors import InsurtrackError, StoreError
 
@@ -42,11 +29,32 @@ RETRYABLE = {"40001": "serialization failure", "40P01": "deadlock"}  # SQLSTATEs
 
 
 class InsurtrackGroup(TyperGroup):
-    """Translates domain errors into a one-line message on stderr and their exit code, and runs a
-    command again when the database aborted its transaction as a deadlock or serialization
-    failure and it had committed nothing yet: the one place such retries happen."""
+    """The root group. Translates domain errors into a one-line message on stderr and their exit
+    code, and runs a command again when the database aborted its transaction as a deadlock or
+    serialization failure and it had committed nothing yet: the one place such retries happen.
 
-    def invoke(self, ctx: click.Context):
+    Its commands are those of cli/commands.py, each loaded (module imported, parameters built)
+    only when it is asked for by name; the listing in `--help` and completion of the first word
+    come from the table alone."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(dict.fromkeys([*COMMANDS, *super().list_commands(ctx)]))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            self.add_command(_load(cmd_name, self), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [(name, COMMANDS[name][2] if name in COMMANDS and name not in self.commands
+                 else self.commands[name].get_short_help_str(formatter.width))
+                for name in self.list_commands(ctx)
+                if name in COMMANDS or not self.commands[name].hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: Any):
         start = (list(ctx._protected_args), list(ctx.args), ctx.obj)
         attempt = 1
         while True:
@@ -70,8 +78,31 @@ class InsurtrackGroup(TyperGroup):
                 _fail(store)
 
 
+def _load(name: str, root: TyperGroup) -> Any:
+    """Build the click command for a top-level command of cli/commands.py, as Typer would have
+    built it mounted under the root (same help rendering and exception settings)."""
+    import importlib
+
+    import typer.main
+    from typer.models import CommandInfo, TyperInfo
+
+    module, attr, summary = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attr)
+    settings = {"pretty_exceptions_short": app.pretty_exceptions_short,
+                "rich_markup_mode": root.rich_markup_mode}
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group_from_info(
+            TyperInfo(target, name=name), suggest_commands=True, **settings)
+    else:
+        command = typer.main.get_command_from_info(
+            CommandInfo(name=name, callback=target,
+                        help=None if target.__doc__ else summary), **settings)
+    command.short_help = summary
+    return command
+
+
 def _fail(exc: InsurtrackError):
-    click.echo(f"error: {exc.message}", err=True)
+    typer.echo(f"error: {exc.message}", err=True)
     raise typer.Exit(exc.exit_code)
 
 
@@ -156,29 +187,13 @@ def root(
     ctx.obj = make_context(ctx, config_flag=config, db_flag=db, as_flag=as_)
 
 
-app.command("init", help="Write a starter config file (every key at its default, documented).")(
-    config_cmd.init)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(staff.app, name="staff")
-app.add_typer(customer.app, name="customer")
-app.add_typer(apply.app, name="apply")
-app.add_typer(underwrite.app, name="underwrite")
-app.add_typer(policy.app, name="policy")
-app.add_typer(renew.app, name="renew")
-app.add_typer(claim.app, name="claim")
-app.add_typer(revisit.app, name="revisit")
-app.add_typer(report.app, name="report")
-app.add_typer(due.app, name="due")
-app.add_typer(transfer.export_app, name="export")
-app.add_typer(transfer.import_app, name="import")
-app.command("backup")(backup.backup)
-app.command("restore")(backup.restore)
+# The commands are mounted lazily from cli/commands.py (InsurtrackGroup).
 
 
 def main() -> None:
     """Console entry point: unexpected errors become a short message, not a traceback."""
     try:
-        app()
+        app(prog_name="insurtrack")  # also as `python -m insurtrack` (completion keys on it)
     except Exception as exc:  # a bug: say so plainly, keep the traceback for those who ask
         if os.environ.get("INSURTRACK_DEBUG"):
             raise

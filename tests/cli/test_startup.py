@@ -5,7 +5,6 @@ import json
 import subprocess
 import sys
 
-import click
 import pytest
 import typer
 
@@ -61,11 +60,40 @@ def test_root_help_shows_the_nine_groups():
         assert group in out
 
 
-def _walk(command, path=()):
+def _walk(command, path=(), ctx=None):
+    """Every command of the tree, loading the lazy ones as click would (list, then get)."""
     yield path, command
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            yield from _walk(sub, path + (name,))
+    if hasattr(command, "list_commands"):
+        ctx = command.make_context(path[-1] if path else "insurtrack", [], parent=ctx,
+                                   resilient_parsing=True)
+        for name in command.list_commands(ctx):
+            yield from _walk(command.get_command(ctx, name), path + (name,), ctx)
+
+
+def test_root_lists_the_table_of_contents_without_loading_it():
+    """`insurtrack --help` shows cli/commands.py's summaries, and builds none of the commands."""
+    from insurtrack.cli.commands import COMMANDS
+
+    root = typer.main.get_command(app)
+    assert root.commands == {}
+    ctx = root.make_context("insurtrack", [], resilient_parsing=True)
+    assert root.list_commands(ctx) == list(COMMANDS)
+    out = root.get_help(ctx)
+    for name, (_, _, summary) in COMMANDS.items():
+        assert f"{name}" in out and summary.split()[0] in out
+    assert root.commands == {}
+
+
+def test_every_entry_of_the_table_loads_with_its_summary():
+    from insurtrack.cli.commands import COMMANDS
+
+    root = typer.main.get_command(app)
+    ctx = root.make_context("insurtrack", [], resilient_parsing=True)
+    for name, (_, _, summary) in COMMANDS.items():
+        command = root.get_command(ctx, name)
+        assert command is not None and command.name == name
+        assert command.short_help == summary
+        assert command.help, name
 
 
 def test_every_command_and_option_has_help():
@@ -75,7 +103,7 @@ def test_every_command_and_option_has_help():
         if not (command.help or command.short_help):
             missing.append(" ".join(path) or "insurtrack")
         for param in command.params:
-            if isinstance(param, click.Option) and not param.help:
+            if param.param_type_name == "option" and not param.help:
                 missing.append(f"{' '.join(path)} {param.opts[0]}")
     assert missing == []
 
