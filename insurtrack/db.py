@@ -11,11 +11,11 @@ import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlmodel import Session
 
 from insurtrack.errors import StoreError
 
@@ -185,8 +185,11 @@ _writes: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
-def write(engine: Engine) -> Iterator[Session]:
-    """One writing transaction: committed when the block ends, rolled back on any error."""
+def write(engine: Engine) -> Iterator[Any]:
+    """One writing transaction (an ORM session): committed when the block ends, rolled back on
+    any error."""
+    from sqlmodel import Session
+
     with Session(engine.execution_options(insurtrack_write=True), expire_on_commit=False) as session:
         with session.begin():
             yield session
@@ -200,8 +203,10 @@ def writes_committed(engine: Engine) -> int:
 
 
 @contextmanager
-def read(engine: Engine) -> Iterator[Session]:
-    """A read-only view of the store."""
+def read(engine: Engine) -> Iterator[Any]:
+    """A read-only view of the store (an ORM session)."""
+    from sqlmodel import Session
+
     with Session(engine, expire_on_commit=False) as session:
         with session.begin():
             yield session

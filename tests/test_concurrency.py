@@ -577,16 +577,17 @@ def test_a_command_that_already_committed_is_not_run_again(cli, monkeypatch):
     """`due` first recomputes follow-ups under changed rules (committed), then reads the board:
     a failure there is reported, not retried — a second run could repeat what was done."""
     from insurtrack.services import due
+    from insurtrack.sla import board as reads
 
     synced, boards = [], []
-    monkeypatch.setattr(due, "needs_sync", lambda w: True)
+    monkeypatch.setattr(reads, "stale_rules", lambda session, book: ["a changed rule"])
     monkeypatch.setattr(due, "sync_rules", lambda w: synced.append(1) or 0)
 
-    def board(w, **kw):
+    def board(r, **kw):
         boards.append(1)
         raise sa.exc.OperationalError("SELECT …", {}, _Aborted())
 
-    monkeypatch.setattr(due, "board", board)
+    monkeypatch.setattr(reads, "board", board)
     result = cli("due")
     assert result.exit_code == 7 and "deadlock (tried 1 time)" in result.stderr
     assert (synced, boards) == ([1], [1])

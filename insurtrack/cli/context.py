@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from insurtrack.cli.output import Output
     from insurtrack.config import Settings
     from insurtrack.services.base import Work
+    from insurtrack.services.reader import Reader
 
 
 @dataclass
@@ -122,6 +123,16 @@ class AppContext:
         with db.read(self.engine) as session:
             actor = self._actor(session, False)
             yield Work(session=session, actor=actor, clock=self.clock, settings=self.settings)
+
+    @contextmanager
+    def peek(self) -> Iterator[Reader]:
+        """A read-only transaction on a Core connection, without the ORM: for the paths run most
+        (the `due` board), which read through sla/board.py."""
+        from insurtrack.services.reader import Reader, resolve_actor
+
+        with self.engine.connect() as conn, conn.begin():
+            actor = resolve_actor(conn, *self.actor_code())
+            yield Reader(session=conn, actor=actor, clock=self.clock, settings=self.settings)
 
     def _actor(self, session, allow_bootstrap: bool) -> Any:
         from sqlalchemy import func, select

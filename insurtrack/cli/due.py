@@ -73,18 +73,18 @@ def board(
     if notify:
         _notify(a, dry_run=dry_run, fmt=fmt, fail_on_breach=fail_on_breach)
         return
-    from insurtrack.services import due as svc
+    from insurtrack.sla import board as svc
 
     _sync(a)
     if forecast is not None:
-        with a.reading() as w:
-            rows = svc.forecast(w, days=_days(forecast), department=dept, mine=mine)
+        with a.peek() as r:
+            rows = svc.forecast(r, days=_days(forecast), department=dept, mine=mine)
         a.output(fmt).rows(rows, title=f"Falling due, next {_days(forecast)} days")
         return
     at = _when(a, "--now", now)
-    with a.reading() as w:
-        rows = svc.board(w, at=at, mine=mine, department=dept, kinds=kind, customer=customer)
-        when = w.show(at or w.now())
+    with a.peek() as r:
+        rows = svc.board(r, at=at, mine=mine, department=dept, kinds=kind, customer=customer)
+        when = r.show(at or r.now())
     out = a.output(fmt)
     cols = svc.BOARD_COLUMNS if fmt == OutputFormat.TABLE else svc.MACHINE_COLUMNS
     out.rows(rows, cols, title=f"Due at {when}")
@@ -96,12 +96,15 @@ def board(
 
 
 def _sync(a: AppContext) -> None:
-    """Rules changed in the config since the open follow-ups were computed: recompute them."""
-    from insurtrack.services import due as svc
+    """Rules changed in the config since the open follow-ups were computed: recompute them (one
+    index probe per rule to find out; the ORM only when there is something to recompute)."""
+    from insurtrack.sla.board import stale_rules
 
-    with a.reading() as w:
-        stale = svc.needs_sync(w)
+    with a.peek() as r:
+        stale = stale_rules(r.session, r.settings.rulebook)
     if stale:
+        from insurtrack.services import due as svc
+
         with a.work() as w:
             n = svc.sync_rules(w)
         if n:
@@ -109,7 +112,6 @@ def _sync(a: AppContext) -> None:
 
 
 def _notify(a: AppContext, *, dry_run: bool, fmt: OutputFormat, fail_on_breach: bool) -> None:
-    from insurtrack.services import due as svc
     from insurtrack.sla import notify
 
     with a.reading() as w:
@@ -139,8 +141,10 @@ def _notify(a: AppContext, *, dry_run: bool, fmt: OutputFormat, fail_on_breach: 
     if report.failed:
         raise typer.Exit(EXIT_DELIVERY)
     if fail_on_breach:
-        with a.reading() as w:
-            counts = svc.summary(svc.board(w))
+        from insurtrack.sla import board
+
+        with a.peek() as r:
+            counts = board.summary(board.board(r))
         if counts["breached"] or counts["overdue"]:
             raise typer.Exit(EXIT_BREACH)
 

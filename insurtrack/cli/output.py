@@ -198,6 +198,9 @@ class Output:
                        emoji=False, markup=False)
 
     def _table(self, cols: Sequence[str], rows: Sequence[Row], *, title: str | None) -> None:
+        if not _isatty(self.stdout):
+            self._plain_table(cols, rows, title=title)
+            return
         from rich import box
         from rich.table import Table
 
@@ -212,6 +215,41 @@ class Output:
         for r in rows:
             table.add_row(*(self._text(r.get(c)) for c in cols))
         self._console().print(table)
+
+    def _plain_table(self, cols: Sequence[str], rows: Sequence[Row], *,
+                     title: str | None) -> None:
+        """The table for a pipe or a file: the layout of the terminal's plain table (a title, a
+        header, a rule, one line per row, columns one space apart, numbers to the right), written
+        directly — rich lays out a table cell by cell, seconds for the thousands of rows of a
+        big book's `due` (issue 5). Wide (CJK) characters count two columns; control characters
+        are not passed through to the terminal."""
+        from rich.cells import cell_len
+
+        texts = [[_printable(self._text(r.get(c))).split("\n") for c in cols] for r in rows]
+        heads = [c.replace("_", " ") for c in cols]
+        right = [any(isinstance(r.get(c), (int, Decimal)) and not isinstance(r.get(c), bool)
+                     for r in rows) for c in cols]
+        widths = [cell_len(h) for h in heads]
+        for row in texts:
+            for i, cell in enumerate(row):
+                widths[i] = max(widths[i], *(cell_len(line) for line in cell))
+
+        def line(cells: Sequence[str]) -> str:
+            out = []
+            for text, width, numeric in zip(cells, widths, right):
+                pad = " " * (width - cell_len(text))
+                out.append(f" {pad}{text} " if numeric else f" {text}{pad} ")
+            return " ".join(out).rstrip()
+
+        total = sum(widths) + 3 * len(widths) - 1 if widths else 0
+        write = self.stdout.write
+        if title:
+            write(_printable(title) + "\n")
+        write(line(heads) + "\n")
+        write("─" * total + "\n")
+        for row in texts:
+            for k in range(max(len(cell) for cell in row) if row else 0):
+                write(line([cell[k] if k < len(cell) else "" for cell in row]) + "\n")
 
     def _fields(self, record: Row, *, title: str | None) -> None:
         from rich import box
@@ -414,6 +452,16 @@ def _compile(cols: list[str], kinds: list[Any], at: list[int], as_json: bool,
     source = f"def render(rows):\n    return [{line} for r in rows]\n"
     exec(compile(source, "<insurtrack.cli.output stream>", "exec"), ns)
     return ns["render"]
+
+
+_UNPRINTABLE = {c: None for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}
+_UNPRINTABLE[0x09] = " "
+
+
+def _printable(text: str) -> str:
+    """Text for a terminal: control characters (escape sequences, carriage returns, bells…)
+    removed, tabs as spaces; line breaks kept (a cell of several lines)."""
+    return text.translate(_UNPRINTABLE) if not text.isprintable() else text
 
 
 def _isatty(stream) -> bool:

@@ -13,14 +13,15 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
 from insurtrack.clock import Clock
 from insurtrack.config import Settings
 from insurtrack.domain import models as m
 from insurtrack.domain import states
-from insurtrack.errors import BadInput, NotFound, NotPermitted
+from insurtrack.errors import BadInput, NotFound
+from insurtrack.services.reader import Reader
 
 T = TypeVar("T", bound=SQLModel)
 
@@ -35,16 +36,14 @@ CODE_PREFIX = {
 
 
 @dataclass
-class Work:
-    """One unit of work: the open transaction, who acts, the clock and the configuration."""
+class Work(Reader):
+    """One unit of work: the open transaction (an ORM session), who acts (their Staff record),
+    the clock and the configuration; `now()` and `show()` as the Reader's."""
 
     session: Session
     actor: m.Staff
     clock: Clock
     settings: Settings
-
-    def now(self) -> datetime:
-        return self.clock.now()
 
     def at(self, when: datetime | None, *, not_before: datetime | None = None,
            not_before_what: str = "") -> datetime:
@@ -58,10 +57,6 @@ class Work:
         if not_before is not None and when < not_before:
             raise BadInput("--at", self.show(when), f"is before {not_before_what} ({self.show(not_before)})")
         return when
-
-    def show(self, when: datetime) -> str:
-        """An instant as staff read it: local time in the configured timezone."""
-        return when.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
 
     def event(self, type: str, subject: str, *, occurred_at: datetime, customer_id: int | None,
               **payload: Any) -> m.Event:
@@ -155,18 +150,10 @@ def staff_codes(session: Session, ids: set[int | None]) -> dict[int, str]:
 
 
 def resolve_actor(session: Session, code: str, source: str) -> m.Staff:
-    """The acting person, who must be a known, active staff member."""
-    row = session.execute(select(m.Staff).where(m.Staff.code == code)).scalar_one_or_none()
-    if row is None:
-        if session.execute(select(func.count()).select_from(m.Staff)).scalar_one() == 0:
-            raise NotPermitted(
-                f"no staff are registered yet; add the first one with "
-                f"`insurtrack staff add {code or 'LOGIN'} --name NAME --dept manager`")
-        raise NotPermitted(f"unknown person {code!r} (from {source}); staff are listed by "
-                           "`insurtrack staff list`; act as one with --as or INSURTRACK_USER")
-    if not row.active:
-        raise NotPermitted(f"{code!r} (from {source}) is deactivated and cannot make changes")
-    return row
+    """The acting person, who must be a known, active staff member (services/reader.py)."""
+    from insurtrack.services import reader
+
+    return session.get(m.Staff, reader.resolve_actor(session, code, source).id)
 
 
 def timeline(session: Session, *, customer_id: int | None = None, subjects: list[str] | None = None,

@@ -9,8 +9,7 @@ stood then (its history and pauses), so the same records always give the same pi
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -20,13 +19,27 @@ from insurtrack.domain.states import Department
 from insurtrack.errors import BadInput, NotFound, Refused
 from insurtrack.services.base import Work, by_code, staff_by_code, staff_codes
 from insurtrack.sla import engine
-from insurtrack.sla.engine import CANCELLED, DONE, LIVE, MANUAL_RULES, OPEN, PAUSED
+from insurtrack.sla.board import (  # noqa: F401  the board's reads, for the commands and notify
+    BOARD_COLUMNS,
+    CANCELLED,
+    DONE,
+    LIVE,
+    MACHINE_COLUMNS,
+    MANUAL_RULES,
+    OPEN,
+    PAUSED,
+    STATES,
+    _customer_codes,
+    _source,
+    _title,
+    board,
+    candidates,
+    forecast,
+    local_deadline,
+    state_at,
+    summary,
+)
 
-STATES = ("breached", "overdue", "at_risk", "due_today")
-SEVERITY = {s: i for i, s in enumerate(STATES)}
-BOARD_COLUMNS = ["id", "state", "department", "assignee", "rule", "source", "subject", "customer",
-                 "title", "due", "late_by"]
-MACHINE_COLUMNS = BOARD_COLUMNS + ["due_at", "warn_at"]  # json / csv: exact instants too
 _TICK = timedelta(microseconds=1)
 
 
@@ -39,195 +52,6 @@ def follow_up(w: Work, ident: str | int) -> m.FollowUp:
     if f is None:
         raise NotFound("follow-up", f"#{raw}")
     return f
-
-
-def state_at(w: Work, f: m.FollowUp, at: datetime) -> str | None:
-    """breached / overdue / at_risk / due_today, or None (upcoming, paused, or closed then)."""
-    if f.opened_at > at or (f.closed_at is not None and f.closed_at <= at):
-        return None
-    clock = engine.clock_at(f, at)
-    if clock is None:
-        return None
-    due, warn = clock
-    if at >= due:
-        return "breached" if f.kind == "sla" else "overdue"
-    if warn is not None and at >= warn:
-        return "at_risk"
-    cal = w.settings.calendar
-    if cal.local_date(due - _TICK) == cal.local_date(at):
-        return "due_today"
-    return None
-
-
-def _source(w: Work, f: m.FollowUp) -> str:
-    if f.rule in MANUAL_RULES:
-        return "Q3" if f.rule == "rectification" else ""
-    rule = w.settings.rulebook.get(f.rule)
-    return rule.source.split(":", 1)[0] if rule and rule.source else ""
-
-
-def _late(due: datetime, at: datetime) -> str:
-    if at < due:
-        return ""
-    minutes = int((at - due).total_seconds() // 60)
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    return f"{hours}h {mins}m" if hours else f"{mins}m"
-
-
-def present_queries(w: Work, at: datetime) -> tuple[Any, Any]:
-    """Open follow-ups due by the end of `at`'s day, and those inside their warning window: two
-    range scans of the (status, due_at) and (status, warn_at) indexes."""
-    cal = w.settings.calendar
-    horizon = cal.end_of_day(cal.local_date(at))
-    # `<=`: a day deadline due today falls exactly at the end of today (the next local midnight)
-    return (select(m.FollowUp).where(m.FollowUp.status == OPEN, m.FollowUp.due_at <= horizon),
-            select(m.FollowUp).where(m.FollowUp.status == OPEN, m.FollowUp.warn_at <= at))
-
-
-def candidates(w: Work, at: datetime) -> list[m.FollowUp]:
-    """Follow-ups that may be due, at risk or late at `at`."""
-    if at >= w.now() - timedelta(seconds=1):
-        by_due, by_warn = present_queries(w, at)
-        rows = {f.id: f for f in w.session.execute(by_due).scalars()}
-        rows.update({f.id: f for f in w.session.execute(by_warn).scalars()})
-        return list(rows.values())
-    q = select(m.FollowUp).where(m.FollowUp.opened_at <= at,
-                                 or_(m.FollowUp.status.in_(LIVE), m.FollowUp.closed_at > at))
-    return list(w.session.execute(q).scalars())
-
-
-def _kind_filter(w: Work, kinds: list[str]) -> set[str]:
-    """--kind takes rule names, rule IDs (T9) and kinds (sla, task, manual, rectification)."""
-    book = w.settings.rulebook
-    wanted: set[str] = set()
-    for k in kinds:
-        k = k.strip()
-        hits = {r.name for r in book.rules
-                if k in (r.name, r.kind) or k.upper() in _ids(r.source)}
-        if k in MANUAL_RULES:
-            hits.add(k)
-        if k.upper() == "Q3":  # the board's source of a rectification item
-            hits.add("rectification")
-        if k == "manual":
-            hits.update(MANUAL_RULES)
-        if not hits:
-            names = ", ".join(r.name for r in book.rules)
-            raise BadInput("--kind", k, f"names no rule, rule ID or kind (rules: {names}; kinds: "
-                                        "sla, task, manual, rectification)")
-        wanted |= hits
-    return wanted
-
-
-def _ids(source: str) -> set[str]:
-    head = source.split(":", 1)[0]
-    return {part.strip().upper() for part in head.split(",")}
-
-
-def board(w: Work, *, at: datetime | None = None, mine: bool = False,
-          department: Department | None = None, kinds: list[str] | None = None,
-          customer: str | None = None) -> list[dict[str, Any]]:
-    """Everything due today, at risk, overdue or breached at `at`, grouped by department and
-    person, the worst first."""
-    at = at or w.now()
-    live_rules = {r.name for r in w.settings.rulebook.rules} | set(MANUAL_RULES)
-    wanted = _kind_filter(w, kinds) if kinds else None
-    cust_id = by_code(w.session, m.Customer, customer, "customer").id if customer else None
-    dept = Department(department).value if department else None
-    found = []
-    for f in candidates(w, at):
-        if f.rule not in live_rules or (wanted is not None and f.rule not in wanted):
-            continue
-        if cust_id is not None and f.customer_id != cust_id:
-            continue
-        if dept and f.department != dept:
-            continue
-        if mine and not (f.assignee_id == w.actor.id or
-                         (f.assignee_id is None and f.department == w.actor.department)):
-            continue
-        state = state_at(w, f, at)
-        if state:
-            found.append((f, state))
-    return _rows(w, found, at)
-
-
-def _rows(w: Work, found: list[tuple[m.FollowUp, str]], at: datetime) -> list[dict[str, Any]]:
-    who = staff_codes(w.session, {f.assignee_id for f, _ in found})
-    custs = _customer_codes(w, {f.customer_id for f, _ in found})
-    rows = []
-    for f, state in found:
-        clock = engine.clock_at(f, at) or (f.due_at, f.warn_at)
-        rows.append({
-            "id": f.id, "state": state, "department": f.department,
-            "assignee": who.get(f.assignee_id, ""), "rule": f.rule, "source": _source(w, f),
-            "subject": f.subject, "customer": custs.get(f.customer_id, ""), "title": _title(f),
-            "due": local_deadline(w, clock[0]), "late_by": _late(clock[0], at),
-            "due_at": clock[0], "warn_at": clock[1],
-        })
-    rows.sort(key=lambda r: (r["department"], r["assignee"], SEVERITY[r["state"]], r["due_at"], r["id"]))
-    return rows
-
-
-def local_deadline(w: Work, due: datetime) -> str:
-    """A deadline as staff read it: a day-granular one (the end of a local day) as 'DAY 24:00'."""
-    local = due.astimezone(w.settings.timezone)
-    if (local.hour, local.minute, local.second) == (0, 0, 0):
-        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
-    return f"{local:%Y-%m-%d %H:%M}"
-
-
-def _title(f: m.FollowUp) -> str:
-    extra = f" (installment {f.anchor_ref})" if f.anchor_ref and f.anchor_ref.isdigit() else ""
-    nth = f" — #{f.occurrence}" if f.occurrence > 1 else ""
-    return f"{f.title}{extra}{nth}"
-
-
-def _customer_codes(w: Work, ids: set[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict(w.session.execute(select(m.Customer.id, m.Customer.code)
-                                  .where(m.Customer.id.in_(wanted))).all())
-
-
-def summary(rows: list[dict[str, Any]]) -> dict[str, int]:
-    counts = Counter(r["state"] for r in rows)
-    return {s: counts.get(s, 0) for s in STATES}
-
-
-def forecast(w: Work, *, days: int, department: Department | None = None,
-             mine: bool = False) -> list[dict[str, Any]]:
-    """The load coming: open follow-ups falling due per department per local day."""
-    if not 1 <= days <= 366:
-        raise BadInput("--forecast", f"{days}d", "must be between 1d and 366d")
-    cal, now = w.settings.calendar, w.now()
-    first = cal.local_date(now)
-    end = cal.end_of_day(first + timedelta(days=days - 1))
-    live_rules = {r.name for r in w.settings.rulebook.rules} | set(MANUAL_RULES)
-    q = select(m.FollowUp.rule, m.FollowUp.department, m.FollowUp.due_at, m.FollowUp.assignee_id
-               ).where(m.FollowUp.status == OPEN, m.FollowUp.due_at <= end)  # end of the last day
-    if department:
-        q = q.where(m.FollowUp.department == Department(department).value)
-    counts: Counter[tuple[date, str]] = Counter()
-    for rule, dept, due, assignee in w.session.execute(q).all():
-        if rule not in live_rules:
-            continue
-        if mine and not (assignee == w.actor.id or (assignee is None and dept == w.actor.department)):
-            continue
-        day = max(cal.local_date(due - _TICK), first)  # already late: counted today
-        counts[(day, dept)] += 1
-    depts = sorted({d for _, d in counts})
-    out = []
-    for i in range(days):
-        day = first + timedelta(days=i)
-        row: dict[str, Any] = {"day": day, "working_day": cal.is_working_day(day)}
-        for d in depts:
-            row[d] = counts.get((day, d), 0)
-        row["total"] = sum(counts.get((day, d), 0) for d in depts)
-        out.append(row)
-    return out
 
 
 # -- manual follow-ups ---------------------------------------------------------------------------
@@ -402,9 +226,5 @@ def sync_rules(w: Work) -> int:
     return engine.recompute(w, stale) if stale else 0
 
 
-def needs_sync(w: Work) -> bool:
-    return bool(engine.stale_rules(w.session, w.settings.rulebook))
-
-
-__all__ = ["board", "forecast", "add", "done", "snooze", "explain", "sync_rules", "needs_sync",
+__all__ = ["board", "forecast", "add", "done", "snooze", "explain", "sync_rules",
            "STATES", "BOARD_COLUMNS", "PAUSED", "CANCELLED"]

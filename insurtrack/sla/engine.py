@@ -16,7 +16,6 @@ business calendar.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,20 +24,24 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
 from insurtrack.domain import models as m
+from insurtrack.sla.board import (  # noqa: F401  shared with the board's reads
+    CANCELLED,
+    DONE,
+    LIVE,
+    MANUAL_RULES,
+    OPEN,
+    PAUSED,
+    clock_at,
+    fingerprint,
+    stale_rules,
+)
 from insurtrack.sla.rules import Duration, Rule
 
 if TYPE_CHECKING:
     from insurtrack.services.base import Work
     from insurtrack.sla.calendar import WorkCalendar
 
-OPEN, PAUSED, DONE, CANCELLED = "open", "paused", "done", "cancelled"
-LIVE = (OPEN, PAUSED)
-MANUAL_RULES = ("manual", "rectification")
 _TICK = timedelta(microseconds=1)
-
-
-def fingerprint(rule: Rule) -> str:
-    return hashlib.sha1(rule.fingerprint().encode()).hexdigest()[:16]
 
 
 # -- clock arithmetic (pure) -------------------------------------------------------------------
@@ -147,21 +150,6 @@ def set_clock(f: m.FollowUp, due: datetime, warn: datetime | None, since: dateti
         return
     f.due_at, f.warn_at = due, warn
     f.history = [*(f.history or []), [_iso(since), _iso(due), _iso(warn)]]
-
-
-def clock_at(f: m.FollowUp, at: datetime) -> tuple[datetime, datetime | None] | None:
-    """The deadline and warning in force at instant `at`; None if the clock was paused then."""
-    for p0, p1 in f.pauses or []:
-        if datetime.fromisoformat(p0) <= at and (p1 is None or at < datetime.fromisoformat(p1)):
-            return None
-    current = None
-    for since, due, warn in f.history or []:
-        if datetime.fromisoformat(since) <= at:
-            current = (datetime.fromisoformat(due), warn and datetime.fromisoformat(warn))
-    if current is None and f.history:
-        since, due, warn = f.history[0]
-        current = (datetime.fromisoformat(due), warn and datetime.fromisoformat(warn))
-    return current or (f.due_at, f.warn_at)
 
 
 # -- who owns a follow-up ----------------------------------------------------------------------
@@ -407,18 +395,6 @@ def _reroute(e: _Event) -> None:
 
 
 # -- rules changed in config -------------------------------------------------------------------
-
-def stale_rules(session: Any, book: Any) -> list[Rule]:
-    """Rules whose open follow-ups were computed under other settings (one index probe each)."""
-    out = []
-    for rule in book.rules:
-        hit = session.execute(select(m.FollowUp.id).where(
-            m.FollowUp.status.in_(LIVE), m.FollowUp.rule == rule.name,
-            m.FollowUp.rule_fp != fingerprint(rule)).limit(1)).first()
-        if hit:
-            out.append(rule)
-    return out
-
 
 def recompute(w: Work, rules: list[Rule]) -> int:
     """Recompute the live follow-ups of changed rules: deadline, warning, department, assignee."""

@@ -112,3 +112,25 @@ def test_python_dash_m_runs(tmp_path):
     done = subprocess.run([sys.executable, "-m", "insurtrack", "--version"], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("insurtrack ")
+
+
+def test_the_due_board_reads_without_the_orm(tmp_path):
+    """`due` — cron's and staff's most frequent command — reads through SQLAlchemy Core alone
+    (sla/board.py): SQLModel, pydantic and the ORM are not even imported (issue 5)."""
+    import os
+
+    db = tmp_path / "book.db"
+    env = {"INSURTRACK_DB": str(db), "INSURTRACK_CONFIG": str(tmp_path / "none.toml"),
+           "INSURTRACK_USER": "root", "INSURTRACK_CACHE_DIR": str(tmp_path / "cache"),
+           "INSURTRACK_NOW": "2026-03-02T09:00:00+08:00"}
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    made = subprocess.run([sys.executable, "-m", "insurtrack", "staff", "add", "root", "--name",
+                           "Root", "--dept", "manager"], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=60)
+    assert made.returncode == 0, made.stderr
+    for args in (["due"], ["due", "--format", "json"], ["due", "--forecast", "7d"]):
+        done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
+                              text=True, env={**os.environ, **env, "HEAVY": json.dumps(
+                                  ["sqlmodel", "pydantic", "alembic", "apprise"])}, timeout=60)
+        line = [l for l in done.stderr.splitlines() if l.startswith("HEAVY=")][-1]
+        assert json.loads(line[len("HEAVY="):]) == [], (args, done.stderr)

@@ -10,7 +10,7 @@ from tests.conftest import PG_URL, local
 
 @pytest.mark.skipif(bool(PG_URL), reason="reads SQLite's EXPLAIN QUERY PLAN")
 def test_the_board_reads_open_rows_through_the_status_indexes(work, engine):
-    from insurtrack.services import due as svc
+    from insurtrack.sla import board as svc
 
     with work("boss") as w:
         by_due, by_warn = svc.present_queries(w, local(2026, 3, 2, 9, 0))
