@@ -17,7 +17,6 @@ from typer.core import TyperGroup
 
 from insurtrack import __version__
 from insurtrack.cli.commands import COMMANDS
-from insurtrack.cli.context import make_context
 from insurtrack.errors import InsurtrackError, StoreError
 
 
@@ -184,6 +183,8 @@ def root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
 ) -> None:
+    from insurtrack.cli.context import make_context  # not needed for --help and completion
+
     ctx.obj = make_context(ctx, config_flag=config, db_flag=db, as_flag=as_)
 
 

@@ -225,31 +225,48 @@ class Output:
         are not passed through to the terminal."""
         from rich.cells import cell_len
 
-        texts = [[_printable(self._text(r.get(c))).split("\n") for c in cols] for r in rows]
-        heads = [c.replace("_", " ") for c in cols]
-        right = [any(isinstance(r.get(c), (int, Decimal)) and not isinstance(r.get(c), bool)
-                     for r in rows) for c in cols]
-        widths = [cell_len(h) for h in heads]
-        for row in texts:
-            for i, cell in enumerate(row):
-                widths[i] = max(widths[i], *(cell_len(line) for line in cell))
+        def width(text: str) -> int:
+            return len(text) if text.isascii() else cell_len(text)
 
-        def line(cells: Sequence[str]) -> str:
+        text_of = self._text
+        heads = [c.replace("_", " ") for c in cols]
+        widths = [width(h) for h in heads]
+        right = [False] * len(cols)
+        body = []   # per row: per column (lines of the cell, their widths)
+        for r in rows:
+            cells = []
+            for i, c in enumerate(cols):
+                value = r.get(c)
+                if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+                    right[i] = True
+                text = value if type(value) is str else text_of(value)
+                if not text.isprintable():
+                    text = _printable(text)
+                lines = text.split("\n") if "\n" in text else [text]
+                sizes = [width(line) for line in lines]
+                widths[i] = max(widths[i], *sizes)
+                cells.append((lines, sizes))
+            body.append(cells)
+
+        def line(cells: Sequence[tuple[str, int]]) -> str:
             out = []
-            for text, width, numeric in zip(cells, widths, right):
-                pad = " " * (width - cell_len(text))
+            for (text, size), full, numeric in zip(cells, widths, right):
+                pad = " " * (full - size)
                 out.append(f" {pad}{text} " if numeric else f" {text}{pad} ")
             return " ".join(out).rstrip()
 
         total = sum(widths) + 3 * len(widths) - 1 if widths else 0
-        write = self.stdout.write
-        if title:
-            write(_printable(title) + "\n")
-        write(line(heads) + "\n")
-        write("─" * total + "\n")
-        for row in texts:
-            for k in range(max(len(cell) for cell in row) if row else 0):
-                write(line([cell[k] if k < len(cell) else "" for cell in row]) + "\n")
+        out = [_printable(title)] if title else []
+        out.append(line([(h, width(h)) for h in heads]))
+        out.append("─" * total)
+        for cells in body:
+            if all(len(lines) == 1 for lines, _ in cells):
+                out.append(line([(lines[0], sizes[0]) for lines, sizes in cells]))
+                continue
+            for k in range(max(len(lines) for lines, _ in cells)):
+                out.append(line([(lines[k], sizes[k]) if k < len(lines) else ("", 0)
+                                 for lines, sizes in cells]))
+        self.stdout.write("\n".join(out) + "\n")
 
     def _fields(self, record: Row, *, title: str | None) -> None:
         from rich import box

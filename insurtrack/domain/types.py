@@ -65,3 +65,21 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+    def result_processor(self, dialect, coltype):
+        """On SQLite the stored text ('2026-03-02 01:00:00.000000', as SQLAlchemy writes it) is
+        read with datetime.fromisoformat, several times faster than SQLAlchemy's regular
+        expression; the same instant comes back (tests/domain/test_types.py)."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        general = super().result_processor(dialect, coltype)
+        parse, utc = datetime.fromisoformat, timezone.utc
+
+        def process(value):
+            if value is None:
+                return None
+            if type(value) is str and len(value) == 26:   # the stored form, to the microsecond
+                return parse(value).replace(tzinfo=utc)
+            return general(value)
+
+        return process

@@ -22,7 +22,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, null, or_, select
 
 from insurtrack.domain.states import Department
 from insurtrack.domain.tables import customer as C
@@ -40,6 +40,11 @@ BOARD_COLUMNS = ["id", "state", "department", "assignee", "rule", "source", "sub
                  "title", "due", "late_by"]
 MACHINE_COLUMNS = BOARD_COLUMNS + ["due_at", "warn_at"]  # json / csv: exact instants too
 COLUMNS = tuple(F.c)   # a candidate row: every column of the light table
+# An open follow-up's clock now and from now on is its current one (due_at, warn_at): the board
+# at the present or a future instant reads neither its history nor its pauses (JSON, the most
+# costly columns to read back), only a past instant does (clock_at).
+PRESENT = tuple(c for c in F.c if c.name not in ("pauses", "history")) + (
+    null().label("pauses"), null().label("history"))
 _TICK = timedelta(microseconds=1)
 
 Reader = Any   # services/reader.Reader or services/base.Work
@@ -107,8 +112,8 @@ def present_queries(r: Reader, at: datetime) -> tuple[Any, Any]:
     cal = r.settings.calendar
     horizon = cal.end_of_day(cal.local_date(at))
     # `<=`: a day deadline due today falls exactly at the end of today (the next local midnight)
-    return (select(*COLUMNS).where(F.c.status == OPEN, F.c.due_at <= horizon),
-            select(*COLUMNS).where(F.c.status == OPEN, F.c.warn_at <= at))
+    return (select(*PRESENT).where(F.c.status == OPEN, F.c.due_at <= horizon),
+            select(*PRESENT).where(F.c.status == OPEN, F.c.warn_at <= at))
 
 
 def candidates(r: Reader, at: datetime) -> list[Any]:
@@ -254,15 +259,18 @@ def forecast(r: Reader, *, days: int, department: Department | None = None,
 
 
 def stale_rules(session: Any, book: Any) -> list[Rule]:
-    """Rules whose open follow-ups were computed under other settings (one index probe each)."""
-    out = []
-    for rule in book.rules:
-        hit = session.execute(select(F.c.id).where(
-            F.c.status.in_(LIVE), F.c.rule == rule.name,
-            F.c.rule_fp != fingerprint(rule)).limit(1)).first()
-        if hit:
-            out.append(rule)
-    return out
+    """Rules whose open follow-ups were computed under other settings: one statement, an index
+    probe of (status, rule, rule_fp) per rule."""
+    if not book.rules:
+        return []
+    hits = session.execute(stale_query(book)).one()
+    return [rule for rule, hit in zip(book.rules, hits) if hit]
+
+
+def stale_query(book: Any) -> Any:
+    """SELECT EXISTS(open follow-ups of rule 1 under another fingerprint), EXISTS(…rule 2)…"""
+    return select(*(exists().where(F.c.status.in_(LIVE), F.c.rule == rule.name,
+                                   F.c.rule_fp != fingerprint(rule)) for rule in book.rules))
 
 
 def staff_codes(r: Reader, ids: set[int | None]) -> dict[int, str]:

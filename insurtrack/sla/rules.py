@@ -132,6 +132,7 @@ class Rule:
 class RuleBook:
     rules: tuple[Rule, ...]
     by_event: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    by_name: dict[str, Rule] = field(default_factory=dict)
 
     @classmethod
     def of(cls, rules: list[Rule]) -> RuleBook:
@@ -140,10 +141,10 @@ class RuleBook:
         for r in live:
             for ev in {*r.start_on, *r.stop_on, *r.cancel_on, *r.pause_on, *r.resume_on}:
                 index.setdefault(ev, []).append(r)
-        return cls(live, {k: tuple(v) for k, v in index.items()})
+        return cls(live, {k: tuple(v) for k, v in index.items()}, {r.name: r for r in live})
 
     def get(self, name: str) -> Rule | None:
-        return next((r for r in self.rules if r.name == name), None)
+        return self.by_name.get(name)
 
 
 # Field: (type check, description for errors). Lists of events share one validator.

@@ -106,3 +106,29 @@ def test_json_streams_a_generator_to_the_same_document():
     out = io.StringIO()
     Output("json", stdout=out).rows(gen(), ["i", "t"])
     assert json.loads(out.getvalue()) == [{"i": i, "t": f"row {i}"} for i in range(3)]
+
+
+def test_a_table_for_a_pipe_is_aligned_by_display_width():
+    """Not a terminal: a title, a header, a rule, one line per row (issue 5: written directly,
+    not laid out by rich); CJK characters take two columns, numbers align right, values local."""
+    rows = [{"code": "C-000001", "name": "张伟", "premium": Decimal("1200.50"),
+             "at": datetime(2026, 3, 1, 16, 30, tzinfo=timezone.utc), "paid": True},
+            {"code": "C-000002", "name": "Li", "premium": Decimal("80.00"), "at": None,
+             "paid": False}]
+    out, _ = render("table", "rows", rows, None)
+    lines = out.splitlines()
+    assert lines[0].split() == ["code", "name", "premium", "at", "paid"]
+    assert set(lines[1]) == {"─"}
+    assert lines[2] == " C-000001   张伟   1200.50   2026-03-02 00:30   yes"
+    assert lines[3] == " C-000002   Li       80.00                      no"
+
+
+def test_a_table_for_a_pipe_passes_no_control_character_to_the_terminal():
+    """An escape sequence, a carriage return or a bell typed into a field is dropped; a line
+    break makes the cell two lines; a tab is a space."""
+    rows = [{"id": 7, "note": "one\x1b[2J\rtwo\x07\nthree\tfour", "by": "sam"}]
+    out, _ = render("table", "rows", rows, ["id", "note", "by"])
+    assert "\x1b" not in out and "\r" not in out and "\x07" not in out
+    lines = out.splitlines()
+    assert lines[2] == "  7   one[2Jtwo    sam"
+    assert lines[3] == "      three four"

@@ -65,3 +65,13 @@ def test_unknown_countries_and_subdivisions_are_still_refused():
     with pytest.raises(ValueError, match="XX"):
         WorkCalendar(tz=ZoneInfo("UTC"), country="XX")
     assert WorkCalendar(tz=ZoneInfo("UTC"), country="US", subdiv="NY").is_working_day(date(2026, 11, 27))
+
+
+def test_the_package_version_is_the_installed_one():
+    """Read from the dist-info folder's name without importlib.metadata: the same answer."""
+    from importlib.metadata import version
+
+    from insurtrack.sla import calendar
+
+    calendar._package_version.cache_clear()
+    assert calendar._package_version() == version("holidays")

@@ -26,15 +26,15 @@ def test_the_board_reads_open_rows_through_the_status_indexes(work, engine):
 
 @pytest.mark.skipif(bool(PG_URL), reason="reads SQLite's EXPLAIN QUERY PLAN")
 def test_the_changed_rule_check_is_an_index_probe(work):
-    from sqlalchemy import select
-
-    from insurtrack.domain import models as m
-    from insurtrack.sla.engine import LIVE
+    """One statement, one probe of (status, rule, rule_fp) per rule of the book: never a scan."""
+    from insurtrack.sla.board import stale_query
 
     with work("boss") as w:
-        q = select(m.FollowUp.id).where(m.FollowUp.status.in_(LIVE), m.FollowUp.rule == "x",
-                                        m.FollowUp.rule_fp != "y").limit(1)
+        book = w.settings.rulebook
+        q = stale_query(book)
         sql = str(q.compile(dialect=w.session.get_bind().dialect,
                             compile_kwargs={"literal_binds": True}))
-        plan = " ".join(r[-1] for r in w.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
-    assert "ix_followup_status_rule_fp" in plan, plan
+        plan = [r[-1] for r in w.session.execute(text("EXPLAIN QUERY PLAN " + sql))]
+    probes = [p for p in plan if "followup" in p]
+    assert len(probes) == len(book.rules) > 10, plan
+    assert all("USING INDEX ix_followup_status_rule_fp" in p for p in probes), plan
