@@ -226,6 +226,8 @@ def service(
 
 # ------------------------------------------------------------------------------ risk
 
+ATTENTION_SHOWN = 100   # attention items a table shows by default (report risk --limit)
+
 @app.command("risk")
 def risk(
     ctx: typer.Context,
@@ -237,6 +239,10 @@ def risk(
     large_claim: Annotated[Optional[str], typer.Option(
         "--large-claim", help="An open claim of at least this amount (approved, else claimed) "
                               "needs attention. Default: 100000.")] = None,
+    limit: Annotated[Optional[int], typer.Option(
+        "--limit", min=0, help=f"Show at most this many attention items (0: all). Default: "
+                               f"{ATTENTION_SHOWN} in a table, all in json and csv.",
+        show_default=False)] = None,
     fmt: FormatOpt = OutputFormat.TABLE,
     excel: ExcelOpt = False,
 ) -> None:
@@ -266,7 +272,8 @@ def risk(
 
     Columns: ratings: credit_rating, low, medium, high, unrated, total. overdue: band,
     installments, amount_owed, policies, customers. attention: reason, customer, name,
-    risk_level, credit_rating, policy, claim, amount, days.
+    risk_level, credit_rating, policy, claim, amount, days. A big book has thousands of items:
+    a table shows the first --limit of them (in the order above) and says how many there are.
     """
     a = app_context(ctx)
     p = period(a, from_, to)
@@ -280,6 +287,12 @@ def risk(
         chosen = (report.CSV_DEFAULT,) if fmt == OutputFormat.CSV else report.SECTIONS
     with a.reading() as w:
         sections = report.risk(w, p, large_claim=threshold or report.LARGE_CLAIM, sections=chosen)
+    shown = limit if limit is not None else (ATTENTION_SHOWN if fmt == OutputFormat.TABLE else 0)
+    items = sections.get("attention")
+    if items is not None and shown and len(items) > shown:
+        sections["attention"] = items[:shown]
+        a.output(fmt).message(f"attention: showing the first {shown} of {len(items)} items "
+                              "(--limit 0 shows all; --format csv for a spreadsheet)")
     columns = {name: report.columns(name) for name in report.SECTIONS}
     if fmt == OutputFormat.CSV:
         name = chosen[0]

@@ -685,6 +685,20 @@ def test_risk_table(cli, risk_book):
     assert "poor-credit-in-force" in out and "1825.00" in out
 
 
+def test_risk_table_shows_the_first_items_and_says_how_many_K2(cli, risk_book):
+    """A big book has thousands of attention items: a table shows --limit of them, in the
+    report's order, and says so; json and csv have them all unless --limit says."""
+    every = cli.json("report", "risk", "--section", "attention")["attention"]
+    assert len(every) > 2
+    shown = cli.ok("report", "risk", "--section", "attention", "--limit", "2")
+    assert f"showing the first 2 of {len(every)} items" in shown.stderr
+    lines = [l for l in shown.stdout.splitlines() if l.startswith(" ") and "reason" not in l]
+    assert len(lines) == 2 and every[0]["reason"] in lines[0]
+    assert cli.json("report", "risk", "--section", "attention", "--limit", "2")["attention"] \
+        == every[:2]
+    assert "showing" not in cli.ok("report", "risk", "--limit", "0").stderr
+
+
 # ============================================================================ bad input
 
 @pytest.mark.parametrize("args, expect", [
