@@ -45,13 +45,28 @@ class InsurtrackGroup(TyperGroup):
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
-        rows = [(name, COMMANDS[name][2] if name in COMMANDS and name not in self.commands
-                 else self.commands[name].get_short_help_str(formatter.width))
-                for name in self.list_commands(ctx)
-                if name in COMMANDS or not self.commands[name].hidden]
+        rows = self._summaries(ctx)
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """The first word completes from the table, with its summary, loading no command (Tab
+        runs the program each time); options as Click completes them."""
+        try:
+            from typer.core import CompletionItem
+        except ImportError:  # pragma: no cover - a typer laid out otherwise: load them
+            return super().shell_complete(ctx, incomplete)
+        names = [CompletionItem(name, help=summary) for name, summary in self._summaries(ctx)
+                 if name.startswith(incomplete)]
+        return names + super(TyperGroup, self).shell_complete(ctx, incomplete)
+
+    def _summaries(self, ctx: Any) -> list[tuple[str, str]]:
+        """(name, one-line help) of every visible command, from the table where not loaded."""
+        return [(name, COMMANDS[name][2] if name in COMMANDS and name not in self.commands
+                 else self.commands[name].get_short_help_str())
+                for name in self.list_commands(ctx)
+                if name in COMMANDS or not self.commands[name].hidden]
 
     def invoke(self, ctx: Any):
         start = (list(ctx._protected_args), list(ctx.args), ctx.obj)

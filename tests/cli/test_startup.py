@@ -51,6 +51,22 @@ def test_shell_completion_imports_no_heavy_module():
     assert "customer" in out
 
 
+def test_completing_the_first_word_loads_no_command():
+    """Tab on the first word answers from cli/commands.py: no command module is imported."""
+    import os
+
+    probe = ("import sys\nfrom insurtrack.cli.app import main\ntry:\n    main()\n"
+             "except SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m.startswith('insurtrack.cli.') and "
+             "m not in ('insurtrack.cli.app', 'insurtrack.cli.commands')), file=sys.stderr)")
+    env = dict(os.environ, _INSURTRACK_COMPLETE="complete_bash", COMP_WORDS="insurtrack c",
+               COMP_CWORD="1")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert done.stdout.split() == ["config", "customer", "claim"]
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
 def test_root_help_shows_the_nine_groups():
     from typer.testing import CliRunner
 
