@@ -291,7 +291,7 @@ class Settings:
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
 
-    @property
+    @cached_property
     def timezone(self):
         from zoneinfo import ZoneInfo
 
