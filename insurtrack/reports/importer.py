@@ -764,7 +764,10 @@ class _Context:
 
 
 def _in_chunks(session: Any, query: Callable[[list], Any], keys: Iterable[Any]) -> list[Any]:
-    keys = sorted({k for k in keys if k})
+    """The rows `query` finds for the keys, 500 keys to a statement. A text key holding a NUL
+    byte names nothing in the store (no field takes one; PostgreSQL refuses it in a query with
+    an error): it is not looked up, and its row's own check refuses it."""
+    keys = sorted({k for k in keys if k and not (isinstance(k, str) and "\x00" in k)})
     out: list[Any] = []
     for i in range(0, len(keys), 500):
         out += session.execute(query(keys[i:i + 500])).all()
