@@ -30,6 +30,7 @@ from insurtrack.cli import (
     transfer,
     underwrite,
 )
+from insurtrack.cli import audit as audit_cli, verify as verify_cli
 from insurtrack.cli.context import make_context
 from insurtrack.errors import InsurtrackError, StoreError
 
@@ -171,6 +172,8 @@ app.add_typer(report.app, name="report")
 app.add_typer(due.app, name="due")
 app.add_typer(transfer.export_app, name="export")
 app.add_typer(transfer.import_app, name="import")
+app.add_typer(verify_cli.app, name="verify")
+app.add_typer(audit_cli.app, name="audit")
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 

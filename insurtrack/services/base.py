@@ -43,6 +43,11 @@ class Work:
     clock: Clock
     settings: Settings
 
+    def __post_init__(self) -> None:
+        # the audit trail (insurtrack/audit.py) reads who acts and the time from here
+        if self.session is not None:
+            self.session.info["insurtrack_work"] = self
+
     def now(self) -> datetime:
         return self.clock.now()
 

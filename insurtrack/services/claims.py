@@ -241,6 +241,7 @@ def approve(w: Work, code: str, *, amount: Decimal, at: datetime | None = None) 
     if waiting:
         raise Refused(f"cannot approve claim {c.code}: site investigation "
                       f"{', '.join(map(str, waiting))} has no findings yet")
+    _second_person(w, c, amount)
     limit, what = _cover(w, c)
     paid = c.paid_amount or ZERO
     if amount + paid > limit:
@@ -250,6 +251,16 @@ def approve(w: Work, code: str, *, amount: Decimal, at: datetime | None = None) 
     _event(w, "approved", c, when, amount=amount, claimed=c.amount_claimed, limit=limit,
            already_paid=paid or None)
     return c
+
+
+def _second_person(w: Work, c: m.Claim, amount: Decimal) -> None:
+    """D2, K4: an amount above claims.second_approval_above is approved by someone other than
+    the claim's assessor."""
+    limit = Decimal(w.settings["claims.second_approval_above"])
+    if amount > limit and c.assessed_by_id is not None and c.assessed_by_id == w.actor.id:
+        raise Refused(f"cannot approve {amount} on claim {c.code}: it is above "
+                      f"claims.second_approval_above ({limit}) and {w.actor.code} assessed the "
+                      "claim; someone other than its assessor must approve it")
 
 
 def reject(w: Work, code: str, *, reason: str, at: datetime | None = None) -> m.Claim:
