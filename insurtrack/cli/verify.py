@@ -20,7 +20,7 @@ class _CodeOrCommand(TyperGroup):
     """`verify C-000001` is `verify record C-000001`: a code is never a subcommand's name."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and args[0] not in self.commands and args[0] not in self.get_help_option_names(ctx):
             args = ["record", *args]
         return super().parse_args(ctx, args)
 

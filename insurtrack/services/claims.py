@@ -241,12 +241,12 @@ def approve(w: Work, code: str, *, amount: Decimal, at: datetime | None = None) 
     if waiting:
         raise Refused(f"cannot approve claim {c.code}: site investigation "
                       f"{', '.join(map(str, waiting))} has no findings yet")
-    _second_person(w, c, amount)
     limit, what = _cover(w, c)
     paid = c.paid_amount or ZERO
     if amount + paid > limit:
         already = f" plus {paid} already paid" if paid else ""
         raise Refused(f"cannot approve {amount}{already} on claim {c.code}: above {what} ({limit})")
+    _second_person(w, c, amount)
     c.approved_amount, c.approved_at, c.approved_by_id = amount, when, w.actor.id
     _event(w, "approved", c, when, amount=amount, claimed=c.amount_claimed, limit=limit,
            already_paid=paid or None)
