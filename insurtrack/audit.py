@@ -121,6 +121,15 @@ def _head(conn: Any) -> tuple[int, str]:
     return last_id, last_hash
 
 
+_SQLITE_INSERT = ("INSERT INTO audit_entry (id, at, actor, table_name, record_id, subject, action, "
+                  "before, after, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _sqlite_instant(at: datetime) -> str:
+    """An instant as UTCDateTime stores it on SQLite: naive UTC text with microseconds."""
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def append(conn: Any, entries: list[dict[str, Any]]) -> int:
     """Chain `entries` (dicts of at, actor, table_name, record_id, subject, action, before, after:
     before/after canonical JSON text or None) after the head and write them with one executemany,
@@ -138,7 +147,13 @@ def append(conn: Any, entries: list[dict[str, Any]]) -> int:
         last_hash = e["hash"] = entry_hash(last_id, e["at"], e["actor"], e["table_name"],
                                            e["record_id"], e["subject"], e["action"], e["before"],
                                            e["after"], last_hash)
-    conn.execute(insert(m.AuditEntry.__table__), entries)
+    if conn.dialect.name == "sqlite":  # one DB-API executemany, values as UTCDateTime stores them
+        conn.exec_driver_sql(_SQLITE_INSERT, [
+            (e["id"], _sqlite_instant(e["at"]), e["actor"], e["table_name"], e["record_id"],
+             e["subject"], e["action"], e["before"], e["after"], e["prev_hash"], e["hash"])
+            for e in entries])
+    else:
+        conn.execute(insert(m.AuditEntry.__table__), entries)
     h = m.AuditHead.__table__
     conn.execute(update(h).where(h.c.id == 1).values(last_id=last_id, last_hash=last_hash))
     return last_id
