@@ -8,6 +8,9 @@ import json
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from insurtrack import audit, db
@@ -119,6 +122,32 @@ def test_bulk_import_writes_one_chained_entry_per_record(cli, engine, tmp_path, 
     # and the ORM path goes on from the head the import left
     cli.ok("customer", "edit", "C-000002", "--region", "北京", as_="sally")
     assert check(engine).intact
+
+
+def test_bulk_import_of_policies_and_payments_is_audited_per_record(cli, work, engine, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with work("sally") as w:
+        cust = factories.customer(w)
+        factories.policy(w, cust, status="issued", frequency="monthly")
+    (tmp_path / "policies.csv").write_text(
+        "customer,product,sum_insured,premium,frequency,term,effective_date,paid_installments,"
+        "payment_method\nC-000001,term-life,500000,1200,monthly,1y,2026-01-15,2,bank_transfer\n",
+        encoding="utf-8")
+    (tmp_path / "pay.csv").write_text("policy,amount,method\nP-000001,150,cash\n", encoding="utf-8")
+    cli.ok("import", "policies", "policies.csv", as_="uma")
+    cli.ok("import", "payments", "pay.csv", as_="sam")
+    rows = entries(engine)
+    policy = [r for r in rows if r["table_name"] == "policy" and r["subject"] == "P-000002"]
+    assert [(r["action"], r["actor"]) for r in policy] == [("insert", "uma")]
+    after = json.loads(policy[0]["after"])
+    assert (after["premium"], after["status"], after["imported"]) == ("1200.00", "in_force",
+                                                                      "policies.csv")
+    paid = [r for r in rows if r["table_name"] == "payment" and r["actor"] == "sam"]
+    assert [(r["subject"], json.loads(r["after"])["amount"]) for r in paid] == [
+        ("P-000001", "100.00"), ("P-000001", "50.00")]  # one per payment row (two installments)
+    assert check(engine).intact
+    assert {r["record"].split()[0] for r in cli.json("audit", "log", "P-000002")} == {"policy"}
 
 
 def test_two_writers_never_fork_the_chain(cli, db_url, clock, settings):
@@ -321,3 +350,61 @@ def test_clock_is_injected(work, engine, clock):
     with work("sally") as w:
         factories.customer(w)
     assert {r["at"] for r in entries(engine) if r["actor"] == "sally"} == {local(2026, 3, 2, 14, 0)}
+
+
+# -- any tampering is found (property) -----------------------------------------------------------
+
+FIELDS = ["id", "at", "actor", "table_name", "record_id", "subject", "action", "before", "after",
+          "prev_hash", "hash"]
+
+
+def _changed(value):
+    from datetime import datetime, timedelta
+
+    if value is None:
+        return "x"
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, datetime):
+        return value + timedelta(microseconds=1)
+    if not value:
+        return "x"
+    return value[:-1] + ("0" if value[-1] != "0" else "1")  # same length: fits VARCHAR(64)
+
+
+@given(data=st.data())
+@hyp_settings(max_examples=60, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_d3_any_edit_delete_or_swap_of_entries_breaks_the_chain(book, engine, data):
+    e = m.AuditEntry.__table__
+    n = len(entries(engine))
+    how = data.draw(st.sampled_from(["edit", "delete", "swap"]))
+    target = data.draw(st.integers(1, n))
+    with engine.connect() as conn:
+        tx = conn.begin()
+        try:
+            row = dict(conn.execute(select(e).where(e.c.id == target)).mappings().one())
+            field = other = None
+            if how == "edit":
+                field = data.draw(st.sampled_from(FIELDS))
+                new = n + 7 if field == "id" else _changed(row[field])
+                conn.execute(e.update().where(e.c.id == target).values({field: new}))
+            elif how == "delete":
+                conn.execute(e.delete().where(e.c.id == target))
+            else:
+                other = data.draw(st.integers(1, n).filter(lambda i: i != target))
+                other_row = dict(conn.execute(select(e).where(e.c.id == other)).mappings().one())
+                rest = [f for f in FIELDS if f != "id"]
+                conn.execute(e.update().where(e.c.id == target).values({f: other_row[f] for f in rest}))
+                conn.execute(e.update().where(e.c.id == other).values({f: row[f] for f in rest}))
+            found = audit.verify(conn)
+        finally:
+            tx.rollback()
+    assert not found.intact
+    named = {p["entry"] for p in found.problems}
+    if how == "swap":
+        assert {target, other} <= named
+    elif how == "delete" or field != "id":
+        assert target in named   # the entry edited, or where the gap starts

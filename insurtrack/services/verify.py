@@ -186,8 +186,7 @@ def _unverified(w: Work, kind: Kind, part: str, person: m.Staff | None, cutoff: 
                      .scalar_subquery())
     S = aliased(m.Staff)
     who = func.coalesce(by_audit, S.code)
-    q = (select(model.code, when.label("entered_at"), who.label("entered_by"))
-         .outerjoin(S, S.id == by_id)
+    q = (select(model.code, when.label("entered_at")).select_from(model)
          .outerjoin(V, and_(V.kind == kind.name, V.record_id == model.id, V.part == part))
          .where(V.id.is_(None)))
     if part == "assessment":
@@ -196,11 +195,18 @@ def _unverified(w: Work, kind: Kind, part: str, person: m.Staff | None, cutoff: 
         q = q.where(model.paid_at.is_not(None))
     if cutoff is not None:
         q = q.where(when < cutoff)
-    if person is not None:
-        q = q.where(who == person.code)
+    if person is not None:  # who entered each is worked out for every candidate
+        q = q.outerjoin(S, S.id == by_id).where(who == person.code)
     q = q.order_by(when, model.code)
     if limit:
         q = q.limit(limit)
-    return [{"kind": kind.name, "code": code, "part": part, "entered_by": by,
-             "entered_at": at, "age_days": None}
-            for code, at, by in w.session.execute(q).all()]
+    found = w.session.execute(q).all()
+    # who entered them: for the rows shown only (a look-up or two each, through indexes)
+    names: dict[str, str | None] = {}
+    codes = [code for code, _ in found]
+    for i in range(0, len(codes), 500):
+        names.update(w.session.execute(
+            select(model.code, who).select_from(model).outerjoin(S, S.id == by_id)
+            .where(model.code.in_(codes[i:i + 500]))).all())
+    return [{"kind": kind.name, "code": code, "part": part, "entered_by": names.get(code),
+             "entered_at": at, "age_days": None} for code, at in found]
