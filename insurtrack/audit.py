@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -328,9 +329,16 @@ def _field_order(name: str) -> tuple[int, str]:
     return (0 if name in ("id", "code") else 1, name)
 
 
+_INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
+
+
 def _shown(value: Any) -> Any:
+    """A logged value as the renderer shows values: instants (kept in UTC) become datetimes,
+    shown in the configured timezone like every other time."""
     if isinstance(value, (dict, list)):
         return canonical(value)
+    if isinstance(value, str) and _INSTANT.match(value):
+        return datetime.fromisoformat(value)
     return value
 
 

@@ -192,6 +192,8 @@ def test_audit_log_shows_who_when_action_and_each_field_before_after(book):
     assert [(r["by"], r["action"], r["before"], r["after"]) for r in phone] == [
         ("sally", "insert", None, "13800000001"), ("sam", "update", "13800000001", "13900000000")]
     assert phone[0]["at"] == "2026-03-02T09:00:00+08:00"
+    created = [r for r in rows if r["field"] == "created_at"][0]
+    assert created["after"] == "2026-03-02T09:00:00+08:00"  # logged in UTC, shown in local time
     assert all(r["record"] == "customer 1" for r in rows)  # events only with --all
     with_events = book.json("audit", "log", "C-000001", "--all")
     assert any(r["record"].startswith("event") for r in with_events)
