@@ -410,3 +410,22 @@ def test_d3_any_edit_delete_or_swap_of_entries_breaks_the_chain(book, engine, da
         assert {target, other} <= named
     elif how == "delete" or field != "id":
         assert target in named   # the entry edited, or where the gap starts
+
+
+def test_upgrade_to_0004_keeps_the_book_and_starts_an_empty_chain(engine, work, cli):
+    """A book written before migration 0004: its rows stay, the chain starts at the next change,
+    and who entered the old records comes from their first event (D2)."""
+    from alembic import command
+
+    with work("sally") as w:
+        factories.customer(w)
+    cfg = db.alembic_config(engine)
+    command.downgrade(cfg, "0003")
+    assert db.current_revision(engine) == "0003"
+    db.ensure_schema(engine)
+    assert db.current_revision(engine) == "0004"
+    assert entries(engine) == [] and check(engine).intact
+    assert [(r["code"], r["entered_by"]) for r in cli.json("verify", "list")] == [("C-000001", "sally")]
+    cli.fails(5, "verify", "C-000001", as_="sally", expect="sally entered it")
+    cli.ok("verify", "C-000001", as_="sid")
+    assert entries(engine)[0]["id"] == 1 and check(engine).intact
