@@ -210,6 +210,11 @@ def test_audit_log_of_a_policy_includes_its_lines_and_installments(work, cli):
     assert {"policy", "policy_line", "installment"} <= records
 
 
+def test_audit_verify_bad_head(book):
+    book.fails(2, "audit", "verify", "--head", "3f9a", expect="--head '3f9a': is not a head hash")
+    book.fails(2, "audit", "verify", "--head", "g" * 64)
+
+
 def test_audit_log_bad_input(book):
     book.fails(3, "audit", "log", "C-000404", expect="C-000404")
     book.fails(2, "audit", "log", "C-000001", "--format", "xml")

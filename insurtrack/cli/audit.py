@@ -58,6 +58,11 @@ def verify(
 
     a = app_context(ctx)
     expected = text_value("--head", head)
+    if expected is not None and not _is_hash(expected):
+        from insurtrack.errors import BadInput
+
+        raise BadInput("--head", expected, "is not a head hash (64 hexadecimal digits, as "
+                       "`audit verify` prints it)")
     with a.reading() as w:
         check = audit.verify(w.session.connection(), expect_head=expected)
     out = a.output(fmt)
@@ -76,3 +81,7 @@ def verify(
     if not check.intact:
         out.message(f"error: {summary}")
         raise typer.Exit(EXIT_BROKEN)
+
+
+def _is_hash(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text)
