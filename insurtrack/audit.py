@@ -52,7 +52,7 @@ UTC = timezone.utc
 _installed = False
 
 
-# -- canonical form and hash ------------------------------------------------------------------------
+# -- canonical form and hash ----------------------------------------------------------------------
 
 def plain(value: Any) -> Any:
     """A stored value as canonical JSON holds it: Decimal and dates as exact strings, instants
@@ -94,7 +94,7 @@ def entry_hash(id: int, at: datetime, actor: str | None, table_name: str, record
     return hashlib.sha256(canonical(doc).encode("ascii")).hexdigest()
 
 
-# -- appending --------------------------------------------------------------------------------------
+# -- appending ------------------------------------------------------------------------------------
 
 def _lock(conn: Any) -> None:
     if conn.dialect.name == "postgresql":
@@ -169,7 +169,7 @@ def entry(*, at: datetime, actor: str | None, table_name: str, record_id: int | 
             "after": None if after is None else canonical(plain(after))}
 
 
-# -- the ORM listener ---------------------------------------------------------------------------------
+# -- the ORM listener -----------------------------------------------------------------------------
 
 def install() -> None:
     """Audit every Session's flushes; lock the chain as writing transactions begin (PostgreSQL)."""
@@ -283,7 +283,7 @@ def _code_of(conn: Any, session: Any, table: str, id: int) -> str | None:
     return conn.execute(select(model.__table__.c.code).where(model.__table__.c.id == id)).scalar()
 
 
-# -- reading -----------------------------------------------------------------------------------------
+# -- reading --------------------------------------------------------------------------------------
 
 LOG_COLUMNS = ["entry", "at", "by", "action", "record", "field", "before", "after"]
 

@@ -10,7 +10,8 @@ import typer
 from typer.core import TyperGroup
 
 from insurtrack.cli.context import app_context
-from insurtrack.cli.options import MAX_DAYS_AHEAD, FormatOpt, LimitOpt, NoteOpt, OutputFormat, text_value
+from insurtrack.cli.options import (MAX_DAYS_AHEAD, FormatOpt, LimitOpt, NoteOpt, OutputFormat,
+                                    text_value)
 
 PARTS = ("record", "assessment", "payment")
 KINDS = ("customer", "application", "policy", "claim", "revisit", "feedback")

@@ -522,7 +522,7 @@ class Verification(SQLModel, table=True):
     __tablename__ = "verification"
     __table_args__ = (UniqueConstraint("kind", "record_id", "part"),)
     id: Optional[int] = Field(default=None, primary_key=True)
-    kind: str = _enum()                    # customer / application / policy / claim / revisit / feedback
+    kind: str = _enum()  # customer / application / policy / claim / revisit / feedback
     record_id: int
     code: str = Field(sa_type=String(20), index=True)
     part: str = _enum(default="record")    # record / assessment / payment

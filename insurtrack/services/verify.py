@@ -67,7 +67,8 @@ def _event_actor(w: Work, code: str, type: str | None = None, *, last: bool = Fa
     q = select(m.Event.actor_id).where(m.Event.subject == code)
     if type:
         q = q.where(m.Event.type == type)
-    order = (m.Event.occurred_at.desc(), m.Event.id.desc()) if last else (m.Event.occurred_at, m.Event.id)
+    order = ((m.Event.occurred_at.desc(), m.Event.id.desc()) if last
+             else (m.Event.occurred_at, m.Event.id))
     return w.session.execute(q.order_by(*order).limit(1)).scalar()
 
 
