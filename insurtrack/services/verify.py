@@ -100,8 +100,9 @@ def verify(w: Work, code: str, *, part: str = "record", note: str | None = None)
         raise BadInput("--part", part, f"must be one of {', '.join(PARTS)}")
     kind, row = _record(w, code)
     if part != "record" and kind.name != "claim":
-        raise BadInput("--part", part, f"only a claim has an {part} to verify ({row.code} is a "
-                       f"{kind.name})")
+        article = "an" if part[0] in "aeiou" else "a"
+        raise BadInput("--part", part, f"only a claim has {article} {part} to verify ({row.code} "
+                       f"is a {kind.name})")
     if part == "assessment" and row.assessed_by_id is None:
         raise Refused(f"claim {row.code} has not been assessed yet: no assessment to verify")
     if part == "payment" and row.paid_at is None:
