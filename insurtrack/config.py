@@ -267,6 +267,15 @@ SPEC += (
             _sla),
 )
 
+# Checked entries (issue 6, D2, K4)
+SPEC += (
+    Setting("claims.second_approval_above", int, 50000,
+            "Claim amounts above this (whole currency units) must be approved by someone other than\n"
+            "the claim's assessor: a second person checks every large payment (D2, K4). 0: every\n"
+            "claim payment needs that second person.",
+            _not_negative),
+)
+
 SPEC_BY_KEY: dict[str, Setting] = {s.key: s for s in SPEC}
 
 

@@ -6,11 +6,12 @@ Exit codes (documented in README.md):
     2  bad input: a malformed or missing value, a broken file
     3  not found: an unknown code
     4  refused: the step is not allowed in the record's current state, or conflicts with a record
-    5  not permitted: unknown or inactive acting person
+    5  not permitted: unknown or inactive acting person, or a second person's check (D2, K4)
     6  configuration error
     7  database error: cannot open, connect to or upgrade the store
     8  `due --fail-on-breach`: something is breached or overdue (cli/due.py)
     9  `due --notify`: a channel failed; its messages are retried on the next run (cli/due.py)
+   10  `audit verify`: the audit chain is broken (cli/audit.py)
 """
 
 from __future__ import annotations

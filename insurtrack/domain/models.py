@@ -477,3 +477,63 @@ class Outbox(SQLModel, table=True):
     sent_at: Optional[datetime] = _when()
     attempts: int = 0
     last_error: Optional[str] = _text()
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change of one row (D3, K4): who, when, which record, what action, the values before and
+    after — chained by hash: `hash` = SHA-256 over the canonical serialisation of the entry's
+    fields and `prev_hash`, the hash of the entry before it (insurtrack/audit.py). `id` is the
+    position in the chain (1, 2, 3… with no gap), taken under the chain's lock, never reused.
+    `before` / `after` hold canonical JSON text (the exact bytes hashed)."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        Index("ix_audit_entry_subject", "subject", "id"),
+        Index("ix_audit_entry_record", "table_name", "record_id", "action"),
+    )
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = _when(nullable=False)
+    actor: Optional[str] = Field(default=None, sa_type=String(64))   # staff login, None: bootstrap
+    table_name: str = Field(sa_type=String(40))
+    record_id: Optional[int] = None
+    subject: Optional[str] = Field(default=None, sa_type=String(40))  # the code people look up
+    action: str = Field(sa_type=String(8))                            # insert / update / delete
+    before: Optional[str] = _text()
+    after: Optional[str] = _text()
+    prev_hash: str = Field(sa_type=String(64))
+    hash: str = Field(sa_type=String(64))
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's head: the last entry's id and hash (one row, id 1). Appending locks it, so two
+    writers never fork the chain; `audit verify` checks the chain ends where the head says (a
+    deleted last entry is found too)."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_id: int = 0
+    last_hash: str = Field(sa_type=String(64))
+
+
+class Verification(SQLModel, table=True):
+    """D2, K4: a record (or a part of it: a claim's assessment or payment) checked by a second
+    person, never the one who entered it."""
+
+    __tablename__ = "verification"
+    __table_args__ = (UniqueConstraint("kind", "record_id", "part"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = _enum()  # customer / application / policy / claim / revisit / feedback
+    record_id: int
+    code: str = Field(sa_type=String(20), index=True)
+    part: str = _enum(default="record")    # record / assessment / payment
+    entered_by_id: Optional[int] = _staff_fk()
+    verified_by_id: int = Field(foreign_key="staff.id", index=True)
+    verified_at: datetime = _when(nullable=False)
+    note: Optional[str] = _text()
+
+
+# Every Session's flushes are audited (insurtrack/audit.py), whichever path writes: installed
+# here, with the tables, so no writer can forget it.
+from insurtrack import audit as _audit  # noqa: E402
+
+_audit.install()

@@ -239,6 +239,26 @@ class _Sink:
         self.session.execute(stmt, [{**{f"_{c}": f(v) for c, f, v in zip(cols, conv, row)},
                                      "_id": row[-1]} for row in rows])
 
+    def audit(self, w: Any, table: str, cols: tuple[str, ...], rows: list[tuple], *,
+              subjects: list[str], note: dict[str, Any]) -> None:
+        """One audit entry per imported record (insurtrack/audit.py): its main row's values as
+        the services would have stored them, plus `note` (the file), chained in Python after the
+        head and written with one executemany. Its lines, installments, events and follow-ups
+        are not audited one by one: they are written with the record, in its transaction."""
+        if not rows:
+            return
+        from insurtrack import audit
+
+        conv = self._converters(table, cols)
+        at, actor = w.now(), (w.actor.code if w.actor is not None else None)
+        has_id = cols[0] == "id"
+        entries = [audit.entry(at=at, actor=actor, table_name=table,
+                               record_id=row[0] if has_id else None, subject=subject,
+                               action="insert", before=None,
+                               after={**{c: f(v) for c, f, v in zip(cols, conv, row)}, **note})
+                   for row, subject in zip(rows, subjects)]
+        audit.append(self.session.connection(), entries)
+
     def _converters(self, table: str, cols: tuple[str, ...]) -> list[Callable[[Any], Any]]:
         """Storage values (as SQLite keeps them) back to the Python values the column types of
         `table` take: Decimal for money, aware datetimes, dates, JSON documents."""
@@ -870,7 +890,10 @@ class _Customers(_Writer):
             self.written.count += 1
             self.written.first = self.written.first or code
             self.written.last = code
-        sink.insert("customer", self.COLS, [tuple(c) for c in customers])
+        customers = [tuple(c) for c in customers]
+        sink.insert("customer", self.COLS, customers)
+        sink.audit(self.w, "customer", self.COLS, customers, subjects=[c[1] for c in customers],
+                   note={"imported": self.file})
         sink.insert("event", _EVENT_COLS, self.events)
         self.write_followups()
 
@@ -959,6 +982,8 @@ class _Policies(_Writer):
             self.written.first = self.written.first or code
             self.written.last = code
         sink.insert("policy", self.POLICY, policies)
+        sink.audit(self.w, "policy", self.POLICY, policies, subjects=[p[1] for p in policies],
+                   note={"imported": self.file})
         sink.insert("policy_line", self.LINE, lines)
         sink.insert("installment", self.INSTALLMENT, installments)
         sink.insert("payment", self.PAYMENT, payments)
@@ -1150,6 +1175,8 @@ class _Payments(_Writer):
         sink.update("installment", ("paid_amount", "status", "paid_at"), installments)
         sink.update("policy", ("status", "in_force_at"), first_paid)
         sink.insert("payment", self.PAYMENT, payments)
+        sink.audit(self.w, "payment", self.PAYMENT, payments,
+                   subjects=[by_id[p[0]][1] for p in payments], note={"imported": self.file})
         sink.insert("event", _EVENT_COLS, self.events)
         self.write_followups()
         eng.met = {}

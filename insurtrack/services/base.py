@@ -45,6 +45,11 @@ class Work(Reader):
     clock: Clock
     settings: Settings
 
+    def __post_init__(self) -> None:
+        # the audit trail (insurtrack/audit.py) reads who acts and the time from here
+        if self.session is not None:
+            self.session.info["insurtrack_work"] = self
+
     def at(self, when: datetime | None, *, not_before: datetime | None = None,
            not_before_what: str = "") -> datetime:
         """When a step happened: `--at` (never in the future) or now."""

@@ -246,10 +246,21 @@ def approve(w: Work, code: str, *, amount: Decimal, at: datetime | None = None) 
     if amount + paid > limit:
         already = f" plus {paid} already paid" if paid else ""
         raise Refused(f"cannot approve {amount}{already} on claim {c.code}: above {what} ({limit})")
+    _second_person(w, c, amount)
     c.approved_amount, c.approved_at, c.approved_by_id = amount, when, w.actor.id
     _event(w, "approved", c, when, amount=amount, claimed=c.amount_claimed, limit=limit,
            already_paid=paid or None)
     return c
+
+
+def _second_person(w: Work, c: m.Claim, amount: Decimal) -> None:
+    """D2, K4: an amount above claims.second_approval_above is approved by someone other than
+    the claim's assessor."""
+    limit = Decimal(w.settings["claims.second_approval_above"])
+    if amount > limit and c.assessed_by_id is not None and c.assessed_by_id == w.actor.id:
+        raise Refused(f"cannot approve {amount} on claim {c.code}: it is above "
+                      f"claims.second_approval_above ({limit}) and {w.actor.code} assessed the "
+                      "claim; someone other than its assessor must approve it")
 
 
 def reject(w: Work, code: str, *, reason: str, at: datetime | None = None) -> m.Claim:

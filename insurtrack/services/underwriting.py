@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from insurtrack.domain import models as m
 from insurtrack.domain.states import ApplicationStatus as S
-from insurtrack.errors import BadInput
+from insurtrack.errors import BadInput, NotPermitted
 from insurtrack.services.applications import event, get, step_time, totals
 from insurtrack.services.base import Work
 
@@ -38,9 +38,22 @@ def queue(w: Work) -> list[dict[str, Any]]:
             for a, c, premium, sum_insured in w.session.execute(q).all()]
 
 
+def submitted_by(w: Work, app: m.Application) -> m.Staff | None:
+    """Who filed the application with underwriting (its latest `application.submitted`)."""
+    actor_id = w.session.execute(
+        select(m.Event.actor_id).where(m.Event.subject == app.code,
+                                       m.Event.type == "application.submitted")
+        .order_by(m.Event.occurred_at.desc(), m.Event.id.desc()).limit(1)).scalar()
+    return w.session.get(m.Staff, actor_id) if actor_id is not None else None
+
+
 def _decide(w: Work, app: m.Application, action: str, decision: str, at: datetime | None) -> datetime:
     when = step_time(w, app, at)
     w.step("application", app, action)
+    filer = submitted_by(w, app)
+    if filer is not None and filer.id == w.actor.id:  # D2, K4: a second person decides
+        raise NotPermitted(f"cannot {action} application {app.code}: {filer.code} submitted it; "
+                           "an underwriter cannot decide on an application they submitted")
     app.decision, app.decided_at, app.decided_by_id = decision, when, w.actor.id
     return when
 

@@ -45,7 +45,8 @@ def test_claim_lifecycle_end_to_end(cli, pol):
         ("pay", "--method", "WECHAT_PAY", "--amount", "200000"),
     ]
     for step, *args in steps:
-        cli.ok("claim", step, "cl-000001", *args, as_="carl")
+        # K4: above claims.second_approval_above someone other than the assessor (carl) approves
+        cli.ok("claim", step, "cl-000001", *args, as_="cora" if step == "approve" else "carl")
     doc = cli.json("claim", "show", "CL-000001")
     assert (doc["status"], doc["paid"], doc["approved"]) == ("paid", "500000.00", "200000.00")
     assert doc["reported_at"] == "2026-03-02T08:40:00+08:00"

@@ -341,7 +341,7 @@ def test_approve_is_limited_by_the_claimed_product_line(work, pol):
     with pytest.raises(Refused, match=r"above the sum insured of accident on policy P-000001 "
                                       r"\(100000.00\)"), work("carl") as w:
         svc.approve(w, code, amount=D("100000.01"))
-    with work("carl") as w:
+    with work("cora") as w:  # K4: above claims.second_approval_above, not by its assessor
         assert svc.approve(w, code, amount=D("100000.00")).status == "approved"
 
 
@@ -393,7 +393,9 @@ def test_reopen_cycle_keeps_payments_within_the_sum_insured(work, pol):
         code = _report(w, product="term-life").code
         svc.contact(w, code)
         svc.assess(w, code, complexity=Complexity.COMPLEX, plan="review records")
+    with work("cora") as w:  # K4: above claims.second_approval_above, not by its assessor
         svc.approve(w, code, amount=D("300000.00"))
+    with work("carl") as w:
         svc.pay(w, code, method=PaymentMethod.BANK_TRANSFER)
         svc.close(w, code)
         c = svc.reopen(w, code, reason="further medical costs")
@@ -401,10 +403,11 @@ def test_reopen_cycle_keeps_payments_within_the_sum_insured(work, pol):
         "investigating", None, None, None, D("300000.00"))
     with pytest.raises(Refused, match="cannot approve 200000.01 plus 300000.00 already paid on claim "
                                       r"CL-000001: above the sum insured of term-life on policy "
-                                      r"P-000001 \(500000.00\)"), work("carl") as w:
+                                      r"P-000001 \(500000.00\)"), work("cora") as w:
         svc.approve(w, code, amount=D("200000.01"))
-    with work("carl") as w:
+    with work("cora") as w:
         svc.approve(w, code, amount=D("200000.00"))
+    with work("carl") as w:
         c = svc.pay(w, code, method=PaymentMethod.BANK_TRANSFER)
     assert c.paid_amount == D("500000.00")
     kinds = [e for e, _ in _events(work, code)]
