@@ -1254,6 +1254,7 @@ def check(w: Any, kind: str, path: str, *, file: str | None = None,
     """Phase (a): read and validate every row of `path`; nothing is written. Raises BadFile when
     the file as a whole cannot be imported (no header, unknown or missing columns, a quote left
     open). The good rows are kept compact in the plan's spool (flat memory at any size)."""
+    w.require("book.import")  # managers (services/permissions.py)
     from sqlalchemy import func, select
 
     from insurtrack.domain import models as m

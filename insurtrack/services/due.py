@@ -245,6 +245,7 @@ def add(w: Work, *, title: str, due: datetime, department: Department | None = N
     if department is None and person is None:
         raise BadInput("--dept/--to", None, "say who owns it: a department, a person or both")
     dept = Department(department).value if department else person.department
+    w.require("followup.add")
     if rectification and not (cause and measure):
         raise BadInput("--cause/--measure", None, "a rectification item (Q3) needs its cause and measure")
     subject, customer_id = "", None
@@ -290,6 +291,8 @@ def _about(w: Work, code: str) -> tuple[str, int | None]:
 def done(w: Work, ident: str, *, note: str | None = None) -> m.FollowUp:
     """Mark a follow-up met (a cadence then opens its next occurrence)."""
     f = follow_up(w, ident)
+    w.require("followup.done", department=f.department, assignee_id=f.assignee_id,
+              about=f"#{f.id}")
     if f.status not in LIVE:
         raise Refused(f"follow-up #{f.id} is already {f.status}; allowed steps: none")
     now = w.now()
@@ -314,6 +317,8 @@ def done(w: Work, ident: str, *, note: str | None = None) -> m.FollowUp:
 def snooze(w: Work, ident: str, *, until: datetime, reason: str) -> m.FollowUp:
     """Move an open follow-up's deadline later, with the reason on record."""
     f = follow_up(w, ident)
+    w.require("followup.snooze", department=f.department, assignee_id=f.assignee_id,
+              about=f"#{f.id}")
     if f.status != OPEN:
         raise Refused(f"cannot snooze follow-up #{f.id}: it is {f.status}; only open ones can be snoozed")
     now = w.now()
