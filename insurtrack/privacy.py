@@ -4,13 +4,15 @@ The rule, one place for every command: letters and digits in the middle are repl
 for one; everything else (spaces, '+', '-', parentheses) stays where it was, so the shape of the
 number is kept and its length is not hidden.
 
-- ID numbers: 15 or more letters/digits keep the first 6 (a PRC ID's region code) and the last 4:
-  `110101199003071234` → `110101********1234`; 9 to 14 keep the last 4 (`E1234****`-style
-  passports show `*****5678`); 5 to 8 keep the last 2; shorter ones are all masked.
+- ID numbers: 18 or more letters/digits keep the first 6 (a PRC ID's region code) and the last 4:
+  `110101199003071234` → `110101********1234` (the birth date and sequence hidden); 15 to 17 keep
+  the first 3 and the last 4; 9 to 14 keep the last 4 (a passport `E12345678` shows
+  `*****5678`); 5 to 8 keep the last 2; shorter ones are all masked.
 - Phone numbers: 11 or more digits keep the first 3 and the last 4: `13812345678` → `138****5678`;
   9 or 10 keep the last 4; 5 to 8 keep the last 2; shorter ones are all masked.
 
-At least half of a number's letters/digits is always hidden. A masked value holds `*`, which no
+A long ID always hides at least 8 characters, a long phone at least 4 digits, and a shorter number
+at least half of its letters/digits (tests/test_privacy.py checks it). A masked value holds `*`, which no
 ID or phone number may hold: the importer and every command refuse one (exit 2) with a message
 saying it was masked — export with `--reveal` to round-trip the book.
 
@@ -32,7 +34,7 @@ def _keep(count: int, rules: tuple[tuple[int, int, int], ...]) -> tuple[int, int
     return 0, 0
 
 
-_ID_RULES = ((15, 6, 4), (9, 0, 4), (5, 0, 2))
+_ID_RULES = ((18, 6, 4), (15, 3, 4), (9, 0, 4), (5, 0, 2))
 _PHONE_RULES = ((11, 3, 4), (9, 0, 4), (5, 0, 2))
 
 
