@@ -276,3 +276,16 @@ def test_restore_over_a_missing_database_checks_the_backups_staff(cli, tmp_path)
     finally:
         engine.dispose()
     _ = date  # (dates in ARGS are literal)
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="backup and restore are SQLite's")
+def test_backup_checks_who_acts_and_who_is_at_the_keyboard(cli, tmp_path):
+    """backup reads the staff table raw (no ORM): the acting person must be a manager, and --as
+    someone else needs a manager at the keyboard, as everywhere."""
+    to = str(tmp_path / "b")
+    cli.fails(5, "backup", "--to", to, as_="sam", expect="sam (service) may not back up")
+    cli.fails(5, "backup", "--to", to, as_="boss", env={"INSURTRACK_USER": "sally"},
+              expect="--as boss: acting as someone else needs a manager; you are sally (sales")
+    cli.fails(5, "backup", "--to", to, as_="ghost", expect="unknown person 'ghost' (from --as)")
+    assert not (tmp_path / "b").exists()
+    cli.ok("backup", "--to", to, as_=None, env={"INSURTRACK_USER": "boss"})
