@@ -85,8 +85,8 @@ COLUMNS: dict[str, tuple[Col, ...]] = {
         Col("birth_date", "Birth date (person) or founding date (company), YYYY-MM-DD."),
         Col("region", "Region or city."),
         Col("source", "Where the customer came from (referral, walk-in, web…)."),
-        Col("owner", "Owning sales person (staff login, sales or manager). Default: you, if you "
-                     "are in sales."),
+        Col("owner", "Owning sales person (staff login, sales or manager). Default: you (the "
+                     "manager importing)."),
         Col("credit_rating", "A, B, C or D (K3)."),
         Col("risk_level", "low, medium or high (K2)."),
         Col("rating_reason", "Why the rating (default: imported from FILE)."),

@@ -238,6 +238,7 @@ def add(w: Work, *, title: str, due: datetime, department: Department | None = N
         warn_before: timedelta | None = None) -> m.FollowUp:
     """A follow-up no rule covers, or a Q3 rectification item (cause, measure, responsible
     department, deadline; its effect followed up when it is closed)."""
+    w.require("followup.add")
     now = w.now()
     if due <= now:
         raise BadInput("--by", w.show(due), "is not in the future")
@@ -245,7 +246,6 @@ def add(w: Work, *, title: str, due: datetime, department: Department | None = N
     if department is None and person is None:
         raise BadInput("--dept/--to", None, "say who owns it: a department, a person or both")
     dept = Department(department).value if department else person.department
-    w.require("followup.add")
     if rectification and not (cause and measure):
         raise BadInput("--cause/--measure", None, "a rectification item (Q3) needs its cause and measure")
     subject, customer_id = "", None
