@@ -187,9 +187,11 @@ class Cli:
     engine: object
 
     def __call__(self, *args: str, as_: str | None = "boss", env: dict | None = None):
+        """`as_`: --as LOGIN. The person at the keyboard (INSURTRACK_USER) is the manager boss
+        unless `env` says otherwise: acting as someone else needs a manager (issue 6)."""
         argv = ([] if as_ is None else ["--as", as_]) + [str(a) for a in args]
         full_env = {"INSURTRACK_DB": self.db_url, "INSURTRACK_CONFIG": self.config_path,
-                    "INSURTRACK_USER": None, "NO_COLOR": "1"}
+                    "INSURTRACK_USER": "boss", "NO_COLOR": "1"}
         full_env.update(env or {})
         return CliRunner(env=full_env).invoke(app, argv, obj=Overrides(clock=self.clock))
 

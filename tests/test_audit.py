@@ -112,10 +112,11 @@ def test_bulk_import_writes_one_chained_entry_per_record(cli, engine, tmp_path, 
     (tmp_path / "customers.csv").write_text(
         "name,phone,owner\nLi,13800000001,sally\nWang,13800000002,sid\nZhao,13800000003,sally\n",
         encoding="utf-8")
-    cli.ok("import", "customers", "customers.csv", as_="sam")
+    cli.ok("import", "customers", "customers.csv", as_="boss")   # imports: managers (issue 6)
     rows = [r for r in entries(engine) if r["table_name"] == "customer"]
     assert [(r["subject"], r["actor"], r["action"]) for r in rows] == [
-        ("C-000001", "sam", "insert"), ("C-000002", "sam", "insert"), ("C-000003", "sam", "insert")]
+        ("C-000001", "boss", "insert"), ("C-000002", "boss", "insert"),
+        ("C-000003", "boss", "insert")]
     after = json.loads(rows[1]["after"])
     assert (after["name"], after["imported"], after["owner_id"]) == ("Wang", "customers.csv", 3)
     assert check(engine).intact
@@ -135,15 +136,15 @@ def test_bulk_import_of_policies_and_payments_is_audited_per_record(cli, work, e
         "payment_method\nC-000001,term-life,500000,1200,monthly,1y,2026-01-15,2,bank_transfer\n",
         encoding="utf-8")
     (tmp_path / "pay.csv").write_text("policy,amount,method\nP-000001,150,cash\n", encoding="utf-8")
-    cli.ok("import", "policies", "policies.csv", as_="uma")
-    cli.ok("import", "payments", "pay.csv", as_="sam")
+    cli.ok("import", "policies", "policies.csv", as_="boss")   # imports: managers (issue 6)
+    cli.ok("import", "payments", "pay.csv", as_="boss")
     rows = entries(engine)
     policy = [r for r in rows if r["table_name"] == "policy" and r["subject"] == "P-000002"]
-    assert [(r["action"], r["actor"]) for r in policy] == [("insert", "uma")]
+    assert [(r["action"], r["actor"]) for r in policy] == [("insert", "boss")]
     after = json.loads(policy[0]["after"])
     assert (after["premium"], after["status"], after["imported"]) == ("1200.00", "in_force",
                                                                       "policies.csv")
-    paid = [r for r in rows if r["table_name"] == "payment" and r["actor"] == "sam"]
+    paid = [r for r in rows if r["table_name"] == "payment" and r["actor"] == "boss"]
     assert [(r["subject"], json.loads(r["after"])["amount"]) for r in paid] == [
         ("P-000001", "100.00"), ("P-000001", "50.00")]  # one per payment row (two installments)
     assert check(engine).intact

@@ -28,6 +28,13 @@ def _url(a) -> str:
     return db.resolve_url(a.db_flag, a.env, a.settings["database.url"])
 
 
+def _people(a) -> dict:
+    """Who acts, and who is at the keyboard when --as names someone (services/backup.authorise)."""
+    acting = a.actor_code()
+    real = a.real_user() if a.as_flag else None
+    return {"acting": acting, "real": (real[0].strip(), real[1]) if real else None}
+
+
 def backup(
     ctx: typer.Context,
     to: Annotated[Optional[Path], typer.Option(
@@ -47,7 +54,10 @@ def backup(
     a = app_context(ctx)
     if keep < 1:
         raise BadInput("--keep", keep, "must be 1 or more (the backup just made is always kept)")
-    result = svc.backup(_url(a), now=a.clock.now(), to=to, keep=keep,
+    url = _url(a)
+    svc.authorise(svc.sqlite_path(url, to=to, now=a.clock.now()), "backup", **_people(a),
+                  busy_timeout_ms=a.settings["database.busy_timeout_ms"])
+    result = svc.backup(url, now=a.clock.now(), to=to, keep=keep,
                         busy_timeout_ms=a.settings["database.busy_timeout_ms"])
     out = a.output(fmt)
     pruned = [str(p) for p in result.pruned]
@@ -84,6 +94,7 @@ def restore(
     with svc.staged(file, busy_timeout_ms=busy) as ready:
         if database == ready.source:
             raise Refused(f"{ready.source} is the database itself: nothing to restore")
+        svc.authorise(database, "restore", **_people(a), staged=ready.path, busy_timeout_ms=busy)
         if not yes:
             if not _interactive():
                 raise Refused(f"restore replaces the database {database} with {ready.source}; "

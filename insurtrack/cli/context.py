@@ -88,10 +88,15 @@ class AppContext:
 
     def actor_code(self) -> tuple[str, str]:
         """Who acts, and where that came from: --as > INSURTRACK_USER > config > login name."""
-        from insurtrack.config import ENV_USER
-
         if self.as_flag:
             return self.as_flag.strip(), "--as"
+        return self.real_user()
+
+    def real_user(self) -> tuple[str, str]:
+        """Who is at the keyboard, whatever --as says: INSURTRACK_USER > config > login name.
+        Acting as someone else (--as) needs this person to be a manager."""
+        from insurtrack.config import ENV_USER
+
         if self.env.get(ENV_USER):
             return self.env[ENV_USER].strip(), "INSURTRACK_USER"
         if self.settings["user.name"]:
@@ -143,7 +148,14 @@ class AppContext:
         if allow_bootstrap and session.execute(select(func.count()).select_from(Staff)).scalar_one() == 0:
             return None  # the very first staff member registers themselves
         code, source = self.actor_code()
-        return resolve_actor(session, code, source)
+        actor = resolve_actor(session, code, source)
+        if self.as_flag:
+            from insurtrack.services.permissions import require_delegation
+
+            real, real_source = self.real_user()
+            require_delegation(actor, real.strip(), real_source, lambda c: session.execute(
+                select(Staff).where(Staff.code == c)).scalar_one_or_none())
+        return actor
 
 
 def app_context(ctx: typer.Context) -> AppContext:

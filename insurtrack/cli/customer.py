@@ -12,6 +12,7 @@ from insurtrack.cli.options import (
     FormatOpt,
     LimitOpt,
     OutputFormat,
+    RevealOpt,
     day,
     instant,
     text_value,
@@ -93,24 +94,31 @@ def edit(
 
 
 @app.command("show")
-def show(ctx: typer.Context, code: Code, fmt: FormatOpt = OutputFormat.TABLE) -> None:
-    """A customer's profile with a timeline of everything that happened to them."""
+def show(ctx: typer.Context, code: Code, fmt: FormatOpt = OutputFormat.TABLE,
+         reveal: RevealOpt = False) -> None:
+    """A customer's profile with a timeline of everything that happened to them (ID and phone
+    numbers masked unless --reveal)."""
     from insurtrack.services import customers as svc
 
     a = app_context(ctx)
-    with a.reading() as w:
-        record, sections = svc.show(w, code)
+    with (a.work() if reveal else a.reading()) as w:
+        if reveal:  # recorded first, in the same transaction: no reveal goes unrecorded
+            svc.revealed(w, command="customer show", codes=[svc.get(w, code).code])
+        record, sections = svc.show(w, code, reveal=reveal)
     a.output(fmt).record(record, sections, title=f"Customer {record['code']}")
 
 
-def _list(ctx: typer.Context, text, owner, risk, credit, region, company, person, limit, fmt) -> None:
+def _list(ctx: typer.Context, text, owner, risk, credit, region, company, person, limit, fmt,
+          reveal: bool = False, command: str = "customer list") -> None:
     from insurtrack.services import customers as svc
 
     a = app_context(ctx)
     kind = CustomerKind.COMPANY if company else CustomerKind.PERSON if person else None
-    with a.reading() as w:
+    with (a.work() if reveal else a.reading()) as w:
         rows = svc.listing(w, text=text, owner=owner, risk=risk, credit=credit, region=region,
-                           kind=kind, limit=limit)
+                           kind=kind, limit=limit, reveal=reveal)
+        if reveal:  # in the same transaction: shown only once recorded
+            svc.revealed(w, command=command, codes=[r["code"] for r in rows])
     a.output(fmt).rows(rows, svc.LIST_COLUMNS, title="Customers")
 
 
@@ -128,10 +136,11 @@ def list_(
     search: Annotated[Optional[str], typer.Option("--search", "-s", help="Name, code, phone or ID number.")] = None,
     owner: OwnerFilter = None, risk: RiskFilter = None, credit: CreditFilter = None,
     region: RegionFilter = None, company: CompanyFilter = False, person: PersonFilter = False,
-    limit: LimitOpt = 100, fmt: FormatOpt = OutputFormat.TABLE,
+    limit: LimitOpt = 100, fmt: FormatOpt = OutputFormat.TABLE, reveal: RevealOpt = False,
 ) -> None:
-    """List customers, filtered by owner, risk, credit rating, region or kind."""
-    _list(ctx, search, owner, risk, credit, region, company, person, limit, fmt)
+    """List customers, filtered by owner, risk, credit rating, region or kind (phone numbers
+    masked unless --reveal)."""
+    _list(ctx, search, owner, risk, credit, region, company, person, limit, fmt, reveal)
 
 
 @app.command("search")
@@ -140,11 +149,11 @@ def search(
     text: Annotated[str, typer.Argument(help="Part of a name, a code, a phone or an ID number.")],
     owner: OwnerFilter = None, risk: RiskFilter = None, credit: CreditFilter = None,
     region: RegionFilter = None, company: CompanyFilter = False, person: PersonFilter = False,
-    limit: LimitOpt = 100, fmt: FormatOpt = OutputFormat.TABLE,
+    limit: LimitOpt = 100, fmt: FormatOpt = OutputFormat.TABLE, reveal: RevealOpt = False,
 ) -> None:
-    """Find customers by name, code, phone or ID number."""
+    """Find customers by name, code, phone or ID number (phone numbers masked unless --reveal)."""
     _list(ctx, text_value("TEXT", text, required=True, max_len=200), owner, risk, credit, region,
-          company, person, limit, fmt)
+          company, person, limit, fmt, reveal, "customer search")
 
 
 @app.command("needs")

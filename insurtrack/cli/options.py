@@ -190,3 +190,9 @@ def text_value(field: str, text: str | None, *, required: bool = False, max_len:
     if any(c not in "\n\t" and unicodedata.category(c) == "Cc" for c in value):
         raise BadInput(field, shown(text), "contains control characters")
     return value or None
+
+
+RevealOpt = Annotated[bool, typer.Option(
+    "--reveal", help="Show ID and phone numbers in full instead of masked (110101********1234, "
+                     "138****5678): managers, sales and service only; every reveal is recorded "
+                     "in the customers' history.")]

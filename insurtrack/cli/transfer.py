@@ -69,7 +69,7 @@ DryOpt = Annotated[bool, typer.Option(
 # -- export ----------------------------------------------------------------------------------------
 
 def _export(ctx: typer.Context, kind: str, fmt: ExportFormat, excel: bool, start: Optional[str],
-            end: Optional[str]) -> None:
+            end: Optional[str], reveal: bool = False) -> None:
     from insurtrack.reports import export
 
     a = app_context(ctx)
@@ -79,9 +79,17 @@ def _export(ctx: typer.Context, kind: str, fmt: ExportFormat, excel: bool, start
     if excel and fmt is not ExportFormat.CSV:
         raise BadInput("--excel", None, "goes with --format csv")
     out = a.output(OutputFormat(fmt.value), excel=excel)
+    tz = a.settings.timezone
+    if reveal:  # recorded before anything is read: no reveal goes unrecorded
+        from insurtrack.services import customers
+
+        with a.work() as w:
+            w.require("book.export")
+            customers.revealed(w, command=f"export {kind}",
+                               count=export.count(w.session, kind, start=first, end=last, tz=tz))
     with a.reading() as w:
-        tz = a.settings.timezone
-        fast = export.stored(w.session, kind, start=first, end=last, tz=tz)
+        w.require("book.export")
+        fast = export.stored(w.session, kind, start=first, end=last, tz=tz, mask=not reveal)
         if fast is not None:  # SQLite: stored values, rendered a batch at a time
             kinds, at, batches = fast
             try:
@@ -90,7 +98,7 @@ def _export(ctx: typer.Context, kind: str, fmt: ExportFormat, excel: bool, start
                 batches.close()  # its cursor, while the transaction is open
             return
         rows = export.rows(w.session, kind, start=first, end=last, tz=tz,
-                           payload_as_text=fmt is ExportFormat.CSV)
+                           payload_as_text=fmt is ExportFormat.CSV, mask=not reveal)
         out.rows(rows, export.COLUMNS[kind])
 
 
@@ -100,14 +108,20 @@ _ONE = {"customers": "customer", "applications": "application (plan)", "policies
         "followups": "follow-up (SLA clock, task, manual or rectification item)"}
 
 
+ExportRevealOpt = Annotated[bool, typer.Option(
+    "--reveal", help="Write ID and phone numbers in full, not masked (needed to import the file "
+                     "again); recorded as an event with the number of records.")]
+
+
 def _export_command(kind: str) -> None:
     def command(ctx: typer.Context, fmt: FormatOpt = ExportFormat.CSV, excel: ExcelOpt = False,
-                start: FromOpt = None, end: ToOpt = None) -> None:
-        _export(ctx, kind, fmt, excel, start, end)
+                start: FromOpt = None, end: ToOpt = None, reveal: ExportRevealOpt = False) -> None:
+        _export(ctx, kind, fmt, excel, start, end, reveal)
 
     help_text = (f"Every {_ONE[kind]}, oldest first. "
                  f"--from/--to select by {spec.PERIOD_OF[kind]}, local dates, both included; "
-                 f"default: all. Columns: {', '.join(spec.COLUMNS[kind])}.")
+                 f"default: all. Columns: {', '.join(spec.COLUMNS[kind])}. ID and phone numbers "
+                 "are masked unless --reveal (import refuses masked ones).")
     export_app.command(kind, help=help_text)(command)
 
 

@@ -120,6 +120,7 @@ def claims(w: Work, p: Period, by: str | None = None) -> list[dict[str, Any]]:
     that column) or the claim's product or cause; only the instants of the median and p90
     figures are counted per distinct elapsed time. Every grouping puts a claim in one group per figure, so
     "(all)" is the sum of the groups."""
+    w.require("report.claims")
     by = check_by(by, BY, "claims")
     C = m.Claim
     groups: dict[str, _Group] = defaultdict(_Group)

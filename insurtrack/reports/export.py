@@ -101,11 +101,12 @@ def window(start: date | None, end: date | None,
 
 
 def rows(session: Any, kind: str, *, start: date | None = None, end: date | None = None,
-         tz: tzinfo, payload_as_text: bool = True) -> Iterator[dict[str, Any]]:
+         tz: tzinfo, payload_as_text: bool = True, mask: bool = False) -> Iterator[dict[str, Any]]:
     """The records of `kind` as dicts keyed by COLUMNS[kind], oldest first, streamed.
 
     `session` is an open Session (read transaction); the generator must be consumed before it
-    closes. `payload_as_text`: events' payload as a JSON string (csv) or as a mapping (json)."""
+    closes. `payload_as_text`: events' payload as a JSON string (csv) or as a mapping (json).
+    `mask`: ID and phone numbers masked (privacy.py), in events' payloads too."""
     from insurtrack.domain import models as m
 
     since, until = window(start, end, tz)
@@ -119,6 +120,8 @@ def rows(session: Any, kind: str, *, start: date | None = None, end: date | None
             codes.update({i: known for i in at})
     result = conn.execute(query, execution_options=STREAM)
     out = _mapped(names, result, codes)
+    if mask:
+        out = _masked(out)
     if kind == "events" and payload_as_text:
         out = _payload_text(out)
     if merge is not None:
@@ -156,12 +159,14 @@ _NAMES: dict[str, frozenset[str]] = {
 
 
 def stored(session: Any, kind: str, *, start: date | None = None, end: date | None = None,
-           tz: tzinfo) -> tuple[tuple[Any, ...], tuple[int, ...], Iterator[list[Any]]] | None:
+           tz: tzinfo, mask: bool = False
+           ) -> tuple[tuple[Any, ...], tuple[int, ...], Iterator[list[Any]]] | None:
     """The records of `kind` as SQLite stores them, for Output.stream(COLUMNS[kind], …):
     (the stored kind of each column, where each column is in a row, the batches of rows), oldest
-    first, streamed. None on another database: use rows() there."""
+    first, streamed. None on another database, and for masked events (a payload is masked
+    decoded): use rows() there. `mask`: ID and phone columns through privacy.MASKS."""
     conn = session.connection()
-    if conn.dialect.name != "sqlite":
+    if conn.dialect.name != "sqlite" or mask and kind == "events":
         return None
     from insurtrack.domain import models as m
 
@@ -181,6 +186,12 @@ def stored(session: Any, kind: str, *, start: date | None = None, end: date | No
         customers = _codes(conn, m.Customer).get
         for i in customer_at:
             kinds[i] = ("name", customers)
+    if mask:
+        from insurtrack.privacy import MASKS
+
+        for i, name in enumerate(names):
+            if name in MASKS:
+                kinds[i] = ("text", MASKS[name])
     where = {name: i for i, name in enumerate(names)}
     lines: _Looked = _Looked("")
     paid: _Looked = _Looked(0)
@@ -342,6 +353,30 @@ def _mapped(cols: tuple[str, ...], result: Any,
         for i, known in codes.items():
             values[i] = known.get(values[i])
         yield dict(zip(cols, values))
+
+
+def _masked(out: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """ID and phone columns, and events' payloads, masked (privacy.py)."""
+    from insurtrack.privacy import MASKS, mask_payload
+
+    for r in out:
+        for name, mask in MASKS.items():
+            if name in r and r[name] is not None:
+                r[name] = mask(r[name])
+        if "payload" in r:
+            r["payload"] = mask_payload(r["payload"])
+        yield r
+
+
+def count(session: Any, kind: str, *, start: date | None = None, end: date | None = None,
+          tz: tzinfo) -> int:
+    """How many records an export of `kind` over this period writes (for the reveal record)."""
+    from sqlalchemy import func, select
+
+    since, until = window(start, end, tz)
+    query = _BUILDERS[kind](since=since, until=until, start=start, end=end)[0]
+    return session.execute(select(func.count()).select_from(query.order_by(None).subquery())
+                           ).scalar_one()
 
 
 def _payload_text(out: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:

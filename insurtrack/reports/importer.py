@@ -85,8 +85,8 @@ COLUMNS: dict[str, tuple[Col, ...]] = {
         Col("birth_date", "Birth date (person) or founding date (company), YYYY-MM-DD."),
         Col("region", "Region or city."),
         Col("source", "Where the customer came from (referral, walk-in, web…)."),
-        Col("owner", "Owning sales person (staff login, sales or manager). Default: you, if you "
-                     "are in sales."),
+        Col("owner", "Owning sales person (staff login, sales or manager). Default: you (the "
+                     "manager importing)."),
         Col("credit_rating", "A, B, C or D (K3)."),
         Col("risk_level", "low, medium or high (K2)."),
         Col("rating_reason", "Why the rating (default: imported from FILE)."),
@@ -1257,6 +1257,7 @@ def check(w: Any, kind: str, path: str, *, file: str | None = None,
     """Phase (a): read and validate every row of `path`; nothing is written. Raises BadFile when
     the file as a whole cannot be imported (no header, unknown or missing columns, a quote left
     open). The good rows are kept compact in the plan's spool (flat memory at any size)."""
+    w.require("book.import")  # managers (services/permissions.py)
     from sqlalchemy import func, select
 
     from insurtrack.domain import models as m

@@ -343,6 +343,7 @@ def _reasons(reasons: Counter) -> list[tuple[str, int]]:
 
 def pipeline(w: Work, p: Period, by: str | None = None) -> list[dict[str, Any]]:
     """One row per group (see the module docstring for every definition), then "(all)"."""
+    w.require("report.pipeline")
     by = check_by(by, BY, "pipeline")
     groups, order = _grouped(w, p, by)
     rows = []
@@ -366,6 +367,7 @@ def pipeline(w: Work, p: Period, by: str | None = None) -> list[dict[str, Any]]:
 
 def decline_reasons(w: Work, p: Period, by: str | None = None) -> list[dict[str, Any]]:
     """The declines in the period per group and reason, most frequent first; then "(all)"."""
+    w.require("report.pipeline")
     by = check_by(by, BY, "pipeline")
     groups, order = _grouped(w, p, by)
     return [{"group": name, "reason": reason, "declined": n}

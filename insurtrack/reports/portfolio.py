@@ -401,6 +401,7 @@ def _blank() -> dict[str, Any]:
 
 def portfolio(w: Work, p: Period, *, by: str | None = "product") -> list[dict[str, Any]]:
     """One row per product (sorted) or per month of the period, then the "(all)" row."""
+    w.require("report.portfolio")
     by = check_by(by, BY, "portfolio") or "product"
     groups: dict[str, dict[str, Any]] = defaultdict(_blank)
     if by == "month":

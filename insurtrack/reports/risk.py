@@ -166,6 +166,7 @@ def attention(w: Work, p: Period, *, large_claim: Decimal = LARGE_CLAIM) -> list
 def risk(w: Work, p: Period, *, large_claim: Decimal = LARGE_CLAIM,
          sections: Iterable[str] = SECTIONS) -> dict[str, list[dict[str, Any]]]:
     """The chosen sections, in SECTIONS order."""
+    w.require("report.risk")
     wanted = set(sections)
     make = {"ratings": lambda: ratings(w, p), "overdue": lambda: overdue(w, p),
             "attention": lambda: attention(w, p, large_claim=large_claim)}

@@ -305,6 +305,7 @@ def _products(w: Work, p: Period) -> dict[str, _Cell]:
 
 def sales(w: Work, p: Period, by: str | None = "month") -> list[dict[str, Any]]:
     """One row per group (see the module docstring for every definition), then "(all)"."""
+    w.require("report.sales")
     by = check_by(by, BY, "sales")
     P = m.Policy
     if by == "month":
@@ -356,6 +357,7 @@ def monthly_premium(rows: list[dict[str, Any]]) -> tuple[list[str], list[Decimal
 
 def tendency(w: Work, p: Period, segment: str | None = None) -> list[dict[str, Any]]:
     """Buying tendency (D4): customers, policies and premium per customer segment."""
+    w.require("report.tendency")
     segment = check_by(segment, SEGMENTS, "tendency")
     segments = _Segments(w, p, buyers=segment in (None, "buyer"))
     total = segments.total.premium  # every policy of the period, once

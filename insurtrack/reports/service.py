@@ -144,6 +144,7 @@ def _open_at(at: datetime, now: datetime) -> list[Any]:
 
 def sla(w: Work, p: Period, *, by: str = "rule", now: datetime,
         staff: dict | None = None) -> list[dict[str, Any]]:
+    w.require("report.service")
     by = check_by(by, BY, "service") or "rule"
     staff = _staff(w) if staff is None else staff
     at = as_of(p, now)
@@ -272,6 +273,7 @@ def rectification(w: Work, p: Period, *, now: datetime) -> list[dict[str, Any]]:
 def service(w: Work, p: Period, *, by: str | None = "rule", now: datetime,
             sections: Iterable[str] = SECTIONS) -> dict[str, list[dict[str, Any]]]:
     """The chosen sections, in SECTIONS order."""
+    w.require("report.service")
     by = check_by(by, BY, "service") or "rule"
     wanted = set(sections)
     staff = _staff(w)

@@ -90,6 +90,7 @@ def new(w: Work, customer: str, *, lines: Sequence[Line], frequency: Frequency, 
         at: datetime | None = None) -> m.Application:
     """L2, T2: a personalised plan (product lines, payment frequency, term) promised by a date,
     with the checklist of documents the application needs (L3)."""
+    w.require("apply.new")
     cust = customers.get(w, customer)
     when = w.at(at, not_before=cust.created_at, not_before_what=f"customer {cust.code} was added")
     person = customers.owner_for(w, owner)
@@ -120,6 +121,7 @@ def new(w: Work, customer: str, *, lines: Sequence[Line], frequency: Frequency, 
 
 def deliver(w: Work, code: str, *, at: datetime | None = None) -> m.Application:
     """T2: the plan was presented to the customer (once)."""
+    w.require("apply.deliver")
     app = get(w, code)
     _only_while(app, PLAN_STATES, "deliver the plan of")
     if app.delivered_at is not None:
@@ -163,6 +165,7 @@ DOC_COLUMNS = ["name", "required", "received_at", "received_by"]
 
 def receive(w: Work, code: str, names: Sequence[str], *, at: datetime | None = None) -> m.Application:
     """L3 (T4 while info_requested): documents came in from the customer."""
+    w.require("apply.receive")
     app = get(w, code)
     _only_while(app, CHECKLIST_STATES, "receive documents for")
     when = step_time(w, app, at)
@@ -184,6 +187,7 @@ def receive(w: Work, code: str, names: Sequence[str], *, at: datetime | None = N
 
 def require(w: Work, code: str, names: Sequence[str]) -> m.Application:
     """L3: add documents to the checklist."""
+    w.require("apply.require")
     app = get(w, code)
     _only_while(app, CHECKLIST_STATES, "add documents to")
     have = {d.name.casefold(): d.name for d in _documents(w, app)}
@@ -199,6 +203,7 @@ def require(w: Work, code: str, names: Sequence[str]) -> m.Application:
 def review(w: Work, code: str, *, complete: bool = False, missing: Sequence[str] = (),
            at: datetime | None = None) -> m.Application:
     """L3: sales' first review for completeness and accuracy: complete, or the missing items."""
+    w.require("apply.review")
     if complete == bool(missing):
         raise BadInput("--complete/--missing", None, "give either --complete or at least one --missing ITEM")
     app = get(w, code)
@@ -218,6 +223,7 @@ def review(w: Work, code: str, *, complete: bool = False, missing: Sequence[str]
 def submit(w: Work, code: str, *, at: datetime | None = None) -> m.Application:
     """T3, T4: file the reviewed application with underwriting (daily checks and the decision
     clock start here)."""
+    w.require("apply.submit")
     app = get(w, code)
     states.transition("application", app.status, "submit", app.code)
     _refuse_outstanding(w, app, "submit")
@@ -230,6 +236,7 @@ def submit(w: Work, code: str, *, at: datetime | None = None) -> m.Application:
 
 def withdraw(w: Work, code: str, *, reason: str, at: datetime | None = None) -> m.Application:
     """The customer withdraws (any time before a policy is issued)."""
+    w.require("apply.withdraw")
     app = get(w, code)
     when = step_time(w, app, at)
     w.step("application", app, "withdraw")

@@ -304,6 +304,56 @@ def prune(folder: Path, keep: int, *, newest: Path | None = None) -> tuple[list[
     return pruned, len(keep_set)
 
 
+# ------------------------------------------------------------------ who may
+
+def authorise(database: Path, action: str, acting: tuple[str, str],
+              real: tuple[str, str] | None = None, *, staged: Path | None = None,
+              busy_timeout_ms: int = 10000) -> None:
+    """Backups and restores are the manager's (services/permissions.py: store.backup,
+    store.restore). Who acts is looked up in the database's staff table through a raw read-only
+    connection (neither command opens the store through the ORM); when restoring over a database
+    that is missing, damaged or has no staff yet, in the staged backup's. `acting`: (login,
+    where it came from); `real`: the person at the keyboard when --as names someone else — they
+    must be a manager too. A missing database to back up is left for backup() to report."""
+    from types import SimpleNamespace
+
+    from insurtrack.errors import NotPermitted
+    from insurtrack.services.permissions import require, require_delegation
+
+    def staff_of(path: Path) -> dict[str, SimpleNamespace] | None:
+        if not path.is_file():
+            return None
+        try:
+            with closing(_connect(path, busy_timeout_ms=busy_timeout_ms, mode="ro")) as conn:
+                rows = conn.execute("SELECT id, code, department, active FROM staff").fetchall()
+        except sqlite3.Error as exc:
+            if staged is None:
+                raise StoreError(f"cannot read the staff of {str(path)!r} ({exc}), so nobody "
+                                 f"may {action} it") from exc
+            return None
+        return {code: SimpleNamespace(id=i, code=code, department=dept, active=bool(active))
+                for i, code, dept, active in rows} or None
+
+    people = staff_of(database)
+    if people is None and staged is not None:
+        people = staff_of(staged)
+    if people is None:
+        if staged is None:
+            return  # nothing to back up: backup() says so (exit 7)
+        raise NotPermitted(f"no staff are registered in {database} or in the backup: nobody "
+                           f"may {action}")
+    code, source = acting
+    person = people.get(code)
+    if person is None:
+        raise NotPermitted(f"unknown person {code!r} (from {source}); staff are listed by "
+                           "`insurtrack staff list`; act as one with --as or INSURTRACK_USER")
+    if not person.active:
+        raise NotPermitted(f"{code!r} (from {source}) is deactivated and cannot make changes")
+    if real is not None:
+        require_delegation(person, real[0], real[1], people.get)
+    require(person, f"store.{action}")
+
+
 # ------------------------------------------------------------------ restore
 
 @contextmanager

@@ -81,6 +81,14 @@ class Work(Reader):
         engine.on_event(self, ev)  # the clocks move in this same transaction
         return ev
 
+    def require(self, action: str, *, department: str | None = None,
+                assignee_id: int | None = None, about: str = "") -> None:
+        """Refuse (NotPermitted, exit 5) unless the actor may do `action` (services/permissions.py);
+        called by every writing service before it changes anything."""
+        from insurtrack.services.permissions import require
+
+        require(self.actor, action, department=department, assignee_id=assignee_id, about=about)
+
     def step(self, kind: str, record: Any, action: str) -> str:
         """Move `record` along its state machine, or refuse naming its state and allowed steps."""
         new = states.transition(kind, record.status, action, getattr(record, "code", ""))
@@ -162,8 +170,11 @@ def resolve_actor(session: Session, code: str, source: str) -> m.Staff:
 
 
 def timeline(session: Session, *, customer_id: int | None = None, subjects: list[str] | None = None,
-             limit: int | None = None) -> list[dict[str, Any]]:
-    """Events of a customer or of some records, oldest first, ready to render."""
+             limit: int | None = None, mask: bool = False) -> list[dict[str, Any]]:
+    """Events of a customer or of some records, oldest first, ready to render; `mask`: ID and
+    phone numbers in the details masked (privacy.py)."""
+    from insurtrack.privacy import mask_payload
+
     q = select(m.Event, m.Staff.code).join(m.Staff, m.Staff.id == m.Event.actor_id)
     if customer_id is not None:
         q = q.where(m.Event.customer_id == customer_id)
@@ -179,7 +190,7 @@ def timeline(session: Session, *, customer_id: int | None = None, subjects: list
             "event": ev.type,
             "subject": ev.subject,
             "by": actor,
-            "details": describe(ev.payload),
+            "details": describe(mask_payload(ev.payload) if mask else ev.payload),
         })
     return out
 

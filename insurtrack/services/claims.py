@@ -86,6 +86,7 @@ def report(w: Work, policy_code: str, *, incident_at: datetime, place: str, circ
            product: str | None = None, cause: str | None = None, handler: str | None = None,
            at: datetime | None = None) -> m.Claim:
     """T9: record a claim report at once: time, place and circumstances of the incident."""
+    w.require("claim.report")
     policy = by_code(w.session, m.Policy, policy_code, "policy")
     when = w.at(at)
     _check_incident(w, policy, incident_at, when)
@@ -105,6 +106,7 @@ def report(w: Work, policy_code: str, *, incident_at: datetime, place: str, circ
 
 def contact(w: Work, code: str, *, note: str | None = None, at: datetime | None = None) -> m.Claim:
     """T9: the claimant has been contacted."""
+    w.require("claim.contact")
     c = get(w, code)
     when = _when(w, c, at)
     w.step("claim", c, "contact")
@@ -116,6 +118,7 @@ def contact(w: Work, code: str, *, note: str | None = None, at: datetime | None 
 def assess(w: Work, code: str, *, complexity: Complexity, plan: str,
            at: datetime | None = None) -> m.Claim:
     """T10: classify the case simple or complex and set its investigation plan."""
+    w.require("claim.assess")
     c = get(w, code)
     when = _when(w, c, at)
     previous = c.complexity
@@ -143,6 +146,7 @@ def _unique(names: list[str]) -> list[str]:
 def request_docs(w: Work, code: str, *, docs: list[str], note: str | None = None,
                  at: datetime | None = None) -> list[m.ClaimDocument]:
     """T11: ask the customer to supply or explain documents; the clock waits for them."""
+    w.require("claim.request_docs")
     if not docs:
         raise BadInput("--doc", None, "name at least one document")
     c = get(w, code)
@@ -162,6 +166,7 @@ def request_docs(w: Work, code: str, *, docs: list[str], note: str | None = None
 def docs_received(w: Work, code: str, *, docs: list[str] | None = None,
                   at: datetime | None = None) -> m.Claim:
     """T11: documents arrived; once none is outstanding the investigation resumes."""
+    w.require("claim.docs_received")
     c = get(w, code)
     states.transition("claim", c.status, "docs_received", c.code)
     when = _when(w, c, at)
@@ -191,6 +196,7 @@ def _investigations(w: Work, c: m.Claim) -> list[m.Investigation]:
 def investigate(w: Work, code: str, *, assignee: str, instructions: str | None = None,
                 at: datetime | None = None) -> m.Investigation:
     """T11: assign a site investigation to a person."""
+    w.require("claim.investigate")
     c = get(w, code)
     when = _when(w, c, at)
     person = staff_by_code(w.session, assignee, field="--assignee")
@@ -207,6 +213,7 @@ def investigate(w: Work, code: str, *, assignee: str, instructions: str | None =
 def findings(w: Work, code: str, *, findings: str, number: int | None = None,
              at: datetime | None = None) -> m.Investigation:
     """T11: record the process and result of a site investigation (number: 1-based)."""
+    w.require("claim.findings")
     c = get(w, code)
     when = _when(w, c, at)
     w.step("claim", c, "record_investigation")
@@ -233,6 +240,7 @@ def findings(w: Work, code: str, *, findings: str, number: int | None = None,
 
 def approve(w: Work, code: str, *, amount: Decimal, at: datetime | None = None) -> m.Claim:
     """T12: fix the amount to pay: never above the sum insured, counting earlier payments."""
+    w.require("claim.approve")
     c = get(w, code)
     when = _when(w, c, at)
     w.step("claim", c, "approve")
@@ -265,6 +273,7 @@ def _second_person(w: Work, c: m.Claim, amount: Decimal) -> None:
 
 def reject(w: Work, code: str, *, reason: str, at: datetime | None = None) -> m.Claim:
     """T12: reject, with the reasons the customer is told (PRC Insurance Law art. 24)."""
+    w.require("claim.reject")
     c = get(w, code)
     when = _when(w, c, at)
     w.step("claim", c, "reject")
@@ -276,6 +285,7 @@ def reject(w: Work, code: str, *, reason: str, at: datetime | None = None) -> m.
 def pay(w: Work, code: str, *, method: PaymentMethod, reference: str | None = None,
         amount: Decimal | None = None, at: datetime | None = None) -> m.Claim:
     """T12: pay the approved amount (PRC Insurance Law art. 23: within 10 days of agreeing it)."""
+    w.require("claim.pay")
     c = get(w, code)
     when = _when(w, c, at)
     w.step("claim", c, "pay")
@@ -292,6 +302,7 @@ def pay(w: Work, code: str, *, method: PaymentMethod, reference: str | None = No
 
 def close(w: Work, code: str, *, reason: str | None = None, at: datetime | None = None) -> m.Claim:
     """Close a paid or rejected claim, or withdraw an open one (a reason is then required)."""
+    w.require("claim.close")
     c = get(w, code)
     withdraw = "withdraw" in states.allowed("claim", c.status)
     if withdraw and not reason:
@@ -306,6 +317,7 @@ def close(w: Work, code: str, *, reason: str | None = None, at: datetime | None 
 
 def reopen(w: Work, code: str, *, reason: str, at: datetime | None = None) -> m.Claim:
     """Reopen a closed claim for investigation; the earlier decision stays in its events."""
+    w.require("claim.reopen")
     c = get(w, code)
     when = _when(w, c, at)
     w.step("claim", c, "reopen")

@@ -11,6 +11,7 @@ from insurtrack.domain import models as m
 from insurtrack.domain.states import CreditRating, CustomerKind, Department, RiskLevel
 from insurtrack.errors import BadInput, Refused
 from insurtrack.services.base import Work, by_code, next_code, staff_by_code, staff_codes, timeline
+from insurtrack.privacy import mask_id, mask_phone
 from insurtrack.services.validate import check_email, check_id_number, check_past_date, check_phone
 
 OWNER_DEPARTMENTS = {Department.SALES.value, Department.MANAGER.value}
@@ -47,6 +48,7 @@ def add(w: Work, *, kind: CustomerKind, name: str, id_number: str | None = None,
         birth_date: date | None = None, region: str | None = None, source: str | None = None,
         owner: str | None = None, notes: str | None = None, at: datetime | None = None) -> m.Customer:
     """T1: open a customer profile after the first conversation."""
+    w.require("customer.add")
     when = w.at(at)
     id_number = check_id_number("--id-number", id_number)
     _check_unique_id(w, id_number)
@@ -71,6 +73,7 @@ EDITABLE = ("name", "id_number", "phone", "email", "address", "birth_date", "reg
 
 def edit(w: Work, code: str, *, owner: str | None = None, **changes: Any) -> m.Customer:
     """Change profile fields; the event keeps each field's old and new value."""
+    w.require("customer.edit")
     customer = get(w, code)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
@@ -107,6 +110,7 @@ def needs(w: Work, code: str, *, needs: str, risk_situation: str | None = None,
           recommended: str | None = None, notes: str | None = None,
           at: datetime | None = None) -> m.NeedsRecord:
     """L1: record a needs conversation: needs, risk situation, products recommended."""
+    w.require("customer.needs")
     customer = get(w, code)
     when = w.at(at, not_before=customer.created_at, not_before_what="the customer was added")
     record = m.NeedsRecord(customer_id=customer.id, occurred_at=when, actor_id=w.actor.id,
@@ -121,6 +125,7 @@ def needs(w: Work, code: str, *, needs: str, risk_situation: str | None = None,
 def rate(w: Work, code: str, *, rating: CreditRating | None, risk: RiskLevel | None, reason: str,
          at: datetime | None = None) -> m.Customer:
     """K2, K3: set the credit rating and/or risk level, with the reason on record."""
+    w.require("customer.rate")
     if rating is None and risk is None:
         raise BadInput("--credit/--risk", None, "give a credit rating, a risk level or both")
     customer = get(w, code)
@@ -139,9 +144,29 @@ def rate(w: Work, code: str, *, rating: CreditRating | None, risk: RiskLevel | N
     return customer
 
 
-def row_of(c: m.Customer, owner: str) -> dict[str, Any]:
-    return {"code": c.code, "name": c.name, "kind": c.kind, "phone": c.phone, "region": c.region,
+def row_of(c: m.Customer, owner: str, *, reveal: bool = False) -> dict[str, Any]:
+    return {"code": c.code, "name": c.name, "kind": c.kind,
+            "phone": c.phone if reveal else mask_phone(c.phone), "region": c.region,
             "owner": owner, "credit": c.credit_rating, "risk": c.risk_level}
+
+
+def revealed(w: Work, *, command: str, codes: list[str] | None = None, count: int | None = None,
+             what: str = "ID and phone numbers") -> int:
+    """Record that the actor saw personal data unmasked (`--reveal`): one event per customer
+    shown, in that customer's history; or, for an export, one event with how many records.
+    Called in its own writing transaction before the data is shown. Returns the events written."""
+    w.require("personal_data.reveal")
+    now = w.now()
+    if codes is None:
+        w.event("personal_data.revealed", command, occurred_at=now, customer_id=None,
+                command=command, records=count, fields=what)
+        return 1
+    rows = w.session.execute(select(m.Customer.id, m.Customer.code)
+                             .where(m.Customer.code.in_(set(codes)))).all()
+    for cid, code in sorted(rows, key=lambda r: r[1]):
+        w.event("personal_data.revealed", code, occurred_at=now, customer_id=cid,
+                command=command, records=len(rows), fields=what)
+    return len(rows)
 
 
 LIST_COLUMNS = ["code", "name", "kind", "phone", "region", "owner", "credit", "risk"]
@@ -150,8 +175,11 @@ LIST_COLUMNS = ["code", "name", "kind", "phone", "region", "owner", "credit", "r
 def listing(w: Work, *, text: str | None = None, owner: str | None = None,
             risk: RiskLevel | None = None, credit: CreditRating | None = None,
             region: str | None = None, kind: CustomerKind | None = None,
-            limit: int = 100) -> list[dict[str, Any]]:
-    """Customers matching every filter; `text` matches name, code, phone or ID number."""
+            limit: int = 100, reveal: bool = False) -> list[dict[str, Any]]:
+    """Customers matching every filter; `text` matches name, code, phone or ID number. Phone
+    numbers are masked unless `reveal` (a permitted role; the caller records it: revealed())."""
+    if reveal:
+        w.require("personal_data.reveal")
     q = select(m.Customer, m.Staff.code).join(m.Staff, m.Staff.id == m.Customer.owner_id)
     if text:
         t = text.strip()
@@ -175,17 +203,22 @@ def listing(w: Work, *, text: str | None = None, owner: str | None = None,
     q = q.order_by(m.Customer.code)
     if limit:
         q = q.limit(limit)
-    return [row_of(c, owner_code) for c, owner_code in w.session.execute(q).all()]
+    return [row_of(c, owner_code, reveal=reveal) for c, owner_code in w.session.execute(q).all()]
 
 
-def show(w: Work, code: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-    """The profile, its needs conversations, applications, policies, claims and full timeline."""
+def show(w: Work, code: str, *, reveal: bool = False
+         ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """The profile, its needs conversations, applications, policies, claims and full timeline;
+    ID and phone numbers masked (in the timeline too) unless `reveal`."""
+    if reveal:
+        w.require("personal_data.reveal")
     c = get(w, code)
     s = w.session
     owner = staff_codes(s, {c.owner_id})[c.owner_id]
     record = {
-        "code": c.code, "kind": c.kind, "name": c.name, "id_number": c.id_number,
-        "phone": c.phone, "email": c.email, "address": c.address,
+        "code": c.code, "kind": c.kind, "name": c.name,
+        "id_number": c.id_number if reveal else mask_id(c.id_number),
+        "phone": c.phone if reveal else mask_phone(c.phone), "email": c.email, "address": c.address,
         ("born" if c.kind == CustomerKind.PERSON else "founded"): c.birth_date,
         "region": c.region, "source": c.source, "owner": owner, "credit": c.credit_rating,
         "risk": c.risk_level, "rating_reason": c.rating_reason, "notes": c.notes,
@@ -208,4 +241,4 @@ def show(w: Work, code: str) -> tuple[dict[str, Any], dict[str, list[dict[str, A
               for k in s.execute(select(m.Claim).where(m.Claim.customer_id == c.id)
                                  .order_by(m.Claim.id)).scalars()]
     return record, {"needs": needs_rows, "applications": apps, "policies": pols, "claims": claims,
-                    "timeline": timeline(s, customer_id=c.id)}
+                    "timeline": timeline(s, customer_id=c.id, mask=not reveal)}

@@ -62,6 +62,7 @@ def add(w: Work, *, title: str, due: datetime, department: Department | None = N
         warn_before: timedelta | None = None) -> m.FollowUp:
     """A follow-up no rule covers, or a Q3 rectification item (cause, measure, responsible
     department, deadline; its effect followed up when it is closed)."""
+    w.require("followup.add")
     now = w.now()
     if due <= now:
         raise BadInput("--by", w.show(due), "is not in the future")
@@ -114,6 +115,8 @@ def _about(w: Work, code: str) -> tuple[str, int | None]:
 def done(w: Work, ident: str, *, note: str | None = None) -> m.FollowUp:
     """Mark a follow-up met (a cadence then opens its next occurrence)."""
     f = follow_up(w, ident)
+    w.require("followup.done", department=f.department, assignee_id=f.assignee_id,
+              about=f"#{f.id}")
     if f.status not in LIVE:
         raise Refused(f"follow-up #{f.id} is already {f.status}; allowed steps: none")
     now = w.now()
@@ -138,6 +141,8 @@ def done(w: Work, ident: str, *, note: str | None = None) -> m.FollowUp:
 def snooze(w: Work, ident: str, *, until: datetime, reason: str) -> m.FollowUp:
     """Move an open follow-up's deadline later, with the reason on record."""
     f = follow_up(w, ident)
+    w.require("followup.snooze", department=f.department, assignee_id=f.assignee_id,
+              about=f"#{f.id}")
     if f.status != OPEN:
         raise Refused(f"cannot snooze follow-up #{f.id}: it is {f.status}; only open ones can be snoozed")
     now = w.now()

@@ -45,6 +45,7 @@ def open_(w: Work, customer: str, *, kind: FeedbackKind, summary: str,
           claim: str | None = None, department: Department | None = None,
           resolved: str | None = None, at: datetime | None = None) -> m.Feedback:
     """T8: record feedback; `resolved` says it was solved on the spot (resolved at once)."""
+    w.require("feedback.open")
     cust = by_code(w.session, m.Customer, customer, "customer")
     pol, cl = linked(w, cust, policy, claim)
     dept = Department(department or w.actor.department)
@@ -71,6 +72,7 @@ def transfer(w: Work, code: str, *, to: Department, note: str, assignee: str | N
              at: datetime | None = None) -> m.Feedback:
     """T8: hand the feedback to the department that can solve it, optionally to one person."""
     f = get(w, code)
+    w.require("feedback.transfer", department=f.department, assignee_id=f.assignee_id, about=f.code)
     to = Department(to)
     when = _when(w, f, at)
     w.step("feedback", f, "transfer")
@@ -91,6 +93,7 @@ def transfer(w: Work, code: str, *, to: Department, note: str, assignee: str | N
 def resolve(w: Work, code: str, *, resolution: str, at: datetime | None = None) -> m.Feedback:
     """T8: the problem is solved; the customer still has to be told."""
     f = get(w, code)
+    w.require("feedback.resolve", department=f.department, assignee_id=f.assignee_id, about=f.code)
     when = _when(w, f, at)
     _resolve(w, f, resolution, when)
     return f
@@ -100,6 +103,7 @@ def inform(w: Work, code: str, *, channel: ContactChannel | None = None, note: s
            at: datetime | None = None) -> m.Feedback:
     """T8: the customer was told the outcome; the feedback is closed."""
     f = get(w, code)
+    w.require("feedback.inform", department=f.department, assignee_id=f.assignee_id, about=f.code)
     when = _when(w, f, at)
     w.step("feedback", f, "inform")
     f.informed_at, f.informed_by_id = when, w.actor.id
@@ -112,6 +116,7 @@ def reopen(w: Work, code: str, *, reason: str, at: datetime | None = None) -> m.
     """The problem is not solved after all: back to open, with its department; the earlier
     resolution stays in the timeline."""
     f = get(w, code)
+    w.require("feedback.reopen", department=f.department, assignee_id=f.assignee_id, about=f.code)
     when = _when(w, f, at)
     w.step("feedback", f, "reopen")
     f.resolution = f.resolved_at = f.resolved_by_id = f.informed_at = f.informed_by_id = None

@@ -97,6 +97,7 @@ def issue(w: Work, application_code: str, *, effective: date | None = None,
           at: datetime | None = None) -> m.Policy:
     """L5: issue the contract of an accepted application; its schedule starts on `effective`
     (default: the day of issue). The customer must then pay the first installment."""
+    w.require("policy.issue")
     app = by_code(w.session, m.Application, application_code, "application")
     when = when_after(w, "application", app.code, app.decided_at or app.created_at, at)
     w.step("application", app, "issue")
@@ -121,6 +122,7 @@ def pay(w: Work, code: str, *, amount: Decimal, method: PaymentMethod, reference
         at: datetime | None = None) -> tuple[m.Policy, list[m.Installment]]:
     """L5, L6: a premium payment, allocated to the open installments oldest first. The first
     payment puts an issued policy in force."""
+    w.require("policy.pay")
     p = get(w, code)
     states.transition("policy", p.status, "pay", p.code)
     when = _when(w, p, at)
@@ -158,6 +160,7 @@ def pay(w: Work, code: str, *, amount: Decimal, method: PaymentMethod, reference
 
 def cancel(w: Work, code: str, *, reason: str, at: datetime | None = None) -> m.Policy:
     """End the contract; its open installments are no longer owed."""
+    w.require("policy.cancel")
     p = get(w, code)
     when = _when(w, p, at)
     w.step("policy", p, "cancel")
@@ -172,6 +175,7 @@ def cancel(w: Work, code: str, *, reason: str, at: datetime | None = None) -> m.
 def suspend(w: Work, code: str, *, at: datetime | None = None) -> m.Policy:
     """PRC Insurance Law art. 36: an installment unpaid more than policy.grace_days after its due
     date suspends the policy."""
+    w.require("policy.suspend")
     p = get(w, code)
     states.transition("policy", p.status, "suspend", p.code)
     when = _when(w, p, at)
@@ -193,6 +197,7 @@ def suspend(w: Work, code: str, *, at: datetime | None = None) -> m.Policy:
 def reinstate(w: Work, code: str, *, at: datetime | None = None) -> m.Policy:
     """PRC Insurance Law art. 37: a suspended policy is reinstated once everything due is paid,
     within policy.reinstate_within_days of its suspension."""
+    w.require("policy.reinstate")
     p = get(w, code)
     states.transition("policy", p.status, "reinstate", p.code)
     when = _when(w, p, at)
@@ -213,6 +218,7 @@ def reinstate(w: Work, code: str, *, at: datetime | None = None) -> m.Policy:
 
 def expire(w: Work, code: str, *, at: datetime | None = None) -> m.Policy:
     """The term has ended: the policy expires after its last day of cover."""
+    w.require("policy.expire")
     p = get(w, code)
     states.transition("policy", p.status, "expire", p.code)
     when = _when(w, p, at)

@@ -65,6 +65,7 @@ def remind(w: Work, code: str, *, channel: ContactChannel, result: ReminderResul
            installment: int | None = None, renewal: bool = False, note: str | None = None,
            at: datetime | None = None) -> m.Reminder:
     """T7: record a reminder of an installment (default: the oldest unpaid) or of the renewal."""
+    w.require("renew.remind")
     if renewal and installment is not None:
         raise BadInput("--installment/--renewal", None, "choose one: an installment or the renewal")
     p = get(w, code)
@@ -102,6 +103,7 @@ def remind(w: Work, code: str, *, channel: ContactChannel, result: ReminderResul
 
 def term(w: Work, code: str, *, effective: date | None = None, at: datetime | None = None) -> m.Policy:
     """L6: renew for a new term of the same plan, within policy.renewal_window_days of expiry."""
+    w.require("renew.term")
     old = get(w, code)
     when = when_after(w, "policy", old.code, old.issued_at, at)
     w.step("policy", old, "renew")

@@ -85,6 +85,7 @@ def log(w: Work, customer: str, *, kind: RevisitKind, channel: ContactChannel,
         changed_needs: str | None = None, notes: str | None = None,
         at: datetime | None = None) -> m.Revisit:
     """Record a revisit of a customer (T5, T6, T13) with its satisfaction rating (Q2)."""
+    w.require("revisit.log")
     kind, channel = RevisitKind(kind), ContactChannel(channel)
     cust = by_code(w.session, m.Customer, customer, "customer")
     pol, cl = linked(w, cust, policy, claim)

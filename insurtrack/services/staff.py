@@ -18,7 +18,15 @@ _LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 def add(w: Work, *, code: str, name: str, department: Department, phone: str | None = None,
         email: str | None = None) -> m.Staff:
-    """Register a staff member. On an empty store the first one registers themselves."""
+    """Register a staff member (managers). On an empty store the first one registers
+    themselves, and must be a manager: only a manager can add the others."""
+    if w.actor is None:
+        if Department(department) is not Department.MANAGER:
+            raise BadInput("--dept", Department(department).value,
+                           "the first staff member must be a manager (only a manager may add "
+                           "the others); register yourself with --dept manager")
+    else:
+        w.require("staff.add")
     if not _LOGIN.match(code or ""):
         raise BadInput("LOGIN", code, "must be letters, digits, '.', '_' or '-' (at most 64)")
     if w.session.execute(select(m.Staff.id).where(m.Staff.code == code)).first():
@@ -36,6 +44,7 @@ def add(w: Work, *, code: str, name: str, department: Department, phone: str | N
 
 
 def set_active(w: Work, *, code: str, active: bool) -> m.Staff:
+    w.require("staff.activate" if active else "staff.deactivate")
     person = staff_by_code(w.session, code, active=False)
     if person.active == active:
         raise Refused(f"staff {code!r} is already {'active' if active else 'deactivated'}")

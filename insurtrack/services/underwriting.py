@@ -61,6 +61,7 @@ def _decide(w: Work, app: m.Application, action: str, decision: str, at: datetim
 def accept(w: Work, code: str, *, conditions: str | None = None, loading: Decimal | None = None,
            at: datetime | None = None) -> m.Application:
     """L4: accept, possibly with conditions and/or a rate loading (percent of the premium)."""
+    w.require("underwrite.accept")
     if loading is not None and loading <= 0:
         raise BadInput("--loading", str(loading), "must be more than zero (leave it out for no loading)")
     app = get(w, code)
@@ -72,6 +73,7 @@ def accept(w: Work, code: str, *, conditions: str | None = None, loading: Decima
 
 def decline(w: Work, code: str, *, reason: str, advice: str, at: datetime | None = None) -> m.Application:
     """L4: decline, with the reason and advice for the customer."""
+    w.require("underwrite.decline")
     app = get(w, code)
     when = _decide(w, app, "decline", "decline", at)
     app.decline_reason, app.decline_advice = reason, advice
@@ -81,6 +83,7 @@ def decline(w: Work, code: str, *, reason: str, advice: str, at: datetime | None
 
 def request_info(w: Work, code: str, *, what: str, at: datetime | None = None) -> m.Application:
     """L4, T4: ask the customer for documents or an investigation; the decision clock waits."""
+    w.require("underwrite.request_info")
     app = get(w, code)
     when = step_time(w, app, at)
     w.step("application", app, "request_info")
@@ -92,6 +95,7 @@ def request_info(w: Work, code: str, *, what: str, at: datetime | None = None) -
 def info_received(w: Work, code: str, *, note: str | None = None,
                   at: datetime | None = None) -> m.Application:
     """T4: what the customer owed arrived; the application is back with underwriting."""
+    w.require("underwrite.info_received")
     app = get(w, code)
     when = step_time(w, app, at)
     w.step("application", app, "info_received")

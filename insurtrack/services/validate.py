@@ -16,10 +16,19 @@ _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+\.[^@\
 _ID_NUMBER = re.compile(r"^[0-9A-Za-z-]{4,40}$")
 
 
+def _not_masked(field: str, value: str) -> None:
+    """A value masked by an export or a list (privacy.py) is not the number: say so."""
+    if "*" in value:
+        raise BadInput(field, _shown(value), "is masked ('*'): it came from a list or an export "
+                                             "made without --reveal; export with --reveal (a "
+                                             "manager) to move the real numbers")
+
+
 def check_phone(field: str, value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
+    _not_masked(field, value)
     if not _PHONE.match(value):
         raise BadInput(field, _shown(value), "is not a phone number (digits, spaces, +, -, parentheses)")
     return value
@@ -40,6 +49,7 @@ def check_id_number(field: str, value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
+    _not_masked(field, value)
     # checked before upper-casing, which turns some letters into others ('ß' into 'SS')
     if not _ID_NUMBER.match(value):
         raise BadInput(field, _shown(value), "is not an ID number (4-40 letters, digits or dashes)")

@@ -241,6 +241,9 @@ def run(engine: Any, settings: Any, clock: Any, actor: Any, *, dry_run: bool = F
     from insurtrack.services.base import Work
     from insurtrack.sla.send import send
 
+    from insurtrack.services.permissions import require
+
+    require(actor, "followup.notify")  # cron's user: service or manager (README, cron)
     report = Report(dry_run=dry_run)
     now = clock.now()
     if dry_run:

@@ -126,7 +126,8 @@ def test_new_bad_input(cli):
               expect="in the future")
     cli.fails(2, "apply", "new", "C-000001", *line, *base, "--doc", "proof of identity",
               as_="sally", expect="--doc 'proof of identity': is already on the checklist")
-    cli.fails(2, "apply", "new", "C-000001", *line, *base, as_="sam", expect="--owner")
+    cli.fails(5, "apply", "new", "C-000001", *line, *base, as_="sam",
+              expect="sam (service) may not draft a plan")
     cli.fails(3, "apply", "new", "C-000001", *line, *base, "--owner", "ghost", as_="sally",
               expect="ghost")
     cli.fails(3, "apply", "new", "C-000404", *line, *base, as_="sally", expect="C-000404")

@@ -58,7 +58,7 @@ def test_bad_input_is_refused_and_changes_nothing(cli):
     cli.fails(2, "customer", "add", "X", "--at", "2026-03-02 10:00", as_="sally", expect="in the future")
     cli.fails(2, "customer", "add", "  ", as_="sally", expect="NAME")
     cli.fails(2, "customer", "add", "X\x07", as_="sally", expect="control characters")
-    cli.fails(2, "customer", "add", "X", as_="sam", expect="--owner")
+    cli.fails(5, "customer", "add", "X", as_="sam", expect="sam (service) may not add a customer")
     cli.fails(3, "customer", "add", "X", "--owner", "ghost", as_="sally", expect="ghost")
     cli.ok("customer", "edit", "C-000001", "--id-number", "11010519491231002X", as_="sally")
     cli.fails(4, "customer", "add", "Y", "--id-number", "11010519491231002X", as_="sally",

@@ -187,10 +187,12 @@ def test_k4_a_reopened_claim_reassessed_needs_another_approver_again(cli, assess
 # -- K4: underwriting ----------------------------------------------------------------------------
 
 def test_k4_an_underwriter_cannot_decide_on_an_application_they_submitted(cli):
+    """Under the roles (issue 6 item 1) only sales and managers submit applications, and only
+    underwriters and managers decide: a manager who submitted one may not decide on it."""
     setup(cli)
     code = submitted(cli)
     cli.ok("staff", "add", "una", "--name", "Una", "--dept", "underwriting")
-    # una, an underwriter, files an application herself
+    # sally drafts it; boss, a manager, submits it herself
     cli.ok("apply", "new", "C-000002", "--line", "term-life:500000:1200", "--frequency", "annual",
            "--term", "1y", "--promised", "2026-03-09", as_="sally")
     own = "A-000002"
@@ -198,10 +200,10 @@ def test_k4_an_underwriter_cannot_decide_on_an_application_they_submitted(cli):
 
     cli.ok("apply", "receive", own, *STANDARD, as_="sally")
     cli.ok("apply", "review", own, "--complete", as_="sally")
-    cli.ok("apply", "submit", own, as_="una")
-    cli.fails(5, "underwrite", "accept", own, as_="una",
-              expect="una submitted it; an underwriter cannot decide on an application they "
+    cli.ok("apply", "submit", own, as_="boss")
+    cli.fails(5, "underwrite", "accept", own, as_="boss",
+              expect="boss submitted it; an underwriter cannot decide on an application they "
                      "submitted")
-    cli.fails(5, "underwrite", "decline", own, "--reason", "r", "--advice", "a", as_="una")
+    cli.fails(5, "underwrite", "decline", own, "--reason", "r", "--advice", "a", as_="boss")
     cli.ok("underwrite", "accept", own, as_="uma")
     cli.ok("underwrite", "accept", code, as_="una")  # filed by sally: una may decide

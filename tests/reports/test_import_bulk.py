@@ -148,7 +148,7 @@ def a_book(engine, clock, settings) -> None:
     """C-000001 Li Na (sally) with P-000001 in force (her quarterly revisit is open), C-000002
     Wang (sid) with nothing; the policy sequence at 1."""
     with db.write(engine) as session:
-        actor = session.execute(select(m.Staff).where(m.Staff.code == "sally")).scalar_one()
+        actor = session.execute(select(m.Staff).where(m.Staff.code == "boss")).scalar_one()
         w = Work(session=session, actor=actor, clock=clock, settings=settings)
         li = factories.customer(w)
         factories.customer(w, name="Wang", owner="sid")

@@ -260,8 +260,10 @@ def _fu(w, rule: str, dept: str, who: str | None, status: str, *, due: datetime,
 def service_book(work):
     """Follow-ups (F), revisits (R) and feedback (FB). The February report's as-of instant is the
     end of the period, 2026-03-01 00:00 (earlier than now, 2026-03-02 09:00)."""
-    with work("sam") as w:
+    with work("sally") as w:
         cust = factories.customer(w)
+    with work("sam") as w:
+        cust = w.session.merge(cust)
         FEB = dict(opened=local(2026, 2, 1, 9, 0))
         # SLA clocks closed as done in February (7): on time F1 F3 F5 F11, late F2 F4 F12.
         # F1

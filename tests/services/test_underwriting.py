@@ -104,6 +104,7 @@ def test_t4_queue_oldest_submission_first_with_credit_risk_and_what_is_owed(work
     clock.advance(days=2)
     with work("sally") as w:
         second = factories.application(w, factories.customer(w, name="Wang"), status="submitted")
+    with work("uma") as w:
         uw.request_info(w, second.code, what="x-ray")
     clock.advance(days=1, hours=1)
     with work("uma") as w:

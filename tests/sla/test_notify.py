@@ -517,12 +517,14 @@ def test_closed_between_queueing_and_delivery_in_one_run_sends_no_digest(cli, wo
     with work("carl") as w:
         svc.done(w, str(fu))
 
-    report = notify.run(cli.engine, settings, cli.clock, carl)
+    with db.write(cli.engine) as s:  # cron's user: service or manager (not claims' carl)
+        boss = s.execute(select(m.Staff).where(m.Staff.code == "boss")).scalar_one()
+    report = notify.run(cli.engine, settings, cli.clock, boss)
 
     assert (report.skipped, report.sent, report.failed) == (1, [], [])
     [row] = outbox(cli.engine)
     assert row["sent_at"] is not None and row["last_error"] == "not sent: closed before delivery"
-    again = notify.run(cli.engine, settings, cli.clock, carl)
+    again = notify.run(cli.engine, settings, cli.clock, boss)
     assert (again.queued, again.skipped, again.sent) == (0, 0, [])
     assert outbox(cli.engine) == [row]
     assert smtp_server.messages == []
