@@ -259,6 +259,15 @@ def test_readme_documents_the_matrix():
     assert perm.readme_table() in readme, "regenerate the table: permissions.readme_table()"
 
 
+def test_the_due_board_as_someone_else_needs_a_manager(cli):
+    """The board reads without the ORM (issue 5) and keeps the --as rule: sally (sales) may
+    not look through sam's eyes; boss (a manager) may; anyone may as themselves."""
+    cli.fails(5, "due", "--mine", as_="sam", env={"INSURTRACK_USER": "sally"},
+              expect="--as sam: acting as someone else needs a manager")
+    cli.ok("due", "--mine", as_="sam", env={"INSURTRACK_USER": "boss"})
+    cli.ok("due", "--mine", as_="sally", env={"INSURTRACK_USER": "sally"})
+
+
 @pytest.mark.skipif(bool(PG_URL), reason="backup and restore are SQLite's")
 def test_restore_over_a_missing_database_checks_the_backups_staff(cli, tmp_path):
     cli.ok("backup", "--to", str(tmp_path / "b"))

@@ -137,6 +137,13 @@ class AppContext:
 
         with self.engine.connect() as conn, conn.begin():
             actor = resolve_actor(conn, *self.actor_code())
+            if self.as_flag:   # --as someone else: the person at the keyboard is a manager
+                from insurtrack.services.permissions import require_delegation
+                from insurtrack.services.reader import staff_member
+
+                real, real_source = self.real_user()
+                require_delegation(actor, real.strip(), real_source,
+                                   lambda code: staff_member(conn, code))
             yield Reader(session=conn, actor=actor, clock=self.clock, settings=self.settings)
 
     def _actor(self, session, allow_bootstrap: bool) -> Any:

@@ -44,11 +44,16 @@ class Reader:
         return when.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def staff_member(conn: Any, code: str) -> Any:
+    """The staff member with this login (code, department, active), or None."""
+    return conn.execute(select(S.c.id, S.c.code, S.c.department, S.c.active)
+                        .where(S.c.code == code)).first()
+
+
 def resolve_actor(conn: Any, code: str, source: str) -> Actor:
     """The acting person, who must be a known, active staff member; `source` says where the
     login came from (--as, INSURTRACK_USER, the config, the login name)."""
-    row = conn.execute(select(S.c.id, S.c.code, S.c.department, S.c.active)
-                       .where(S.c.code == code)).first()
+    row = staff_member(conn, code)
     if row is None:
         if conn.execute(select(func.count()).select_from(S)).scalar_one() == 0:
             raise NotPermitted(
