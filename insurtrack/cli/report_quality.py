@@ -285,13 +285,13 @@ def risk(
         chosen: tuple[str, ...] = (section,)
     else:
         chosen = (report.CSV_DEFAULT,) if fmt == OutputFormat.CSV else report.SECTIONS
-    with a.reading() as w:
-        sections = report.risk(w, p, large_claim=threshold or report.LARGE_CLAIM, sections=chosen)
     shown = limit if limit is not None else (ATTENTION_SHOWN if fmt == OutputFormat.TABLE else 0)
+    with a.reading() as w:
+        sections = report.risk(w, p, large_claim=threshold or report.LARGE_CLAIM, sections=chosen,
+                               limit=shown or None)
     items = sections.get("attention")
-    if items is not None and shown and len(items) > shown:
-        sections["attention"] = items[:shown]
-        a.output(fmt).message(f"attention: showing the first {shown} of {len(items)} items "
+    if items is not None and items.total > len(items):
+        a.output(fmt).message(f"attention: showing the first {len(items)} of {items.total} items "
                               "(--limit 0 shows all; --format csv for a spreadsheet)")
     columns = {name: report.columns(name) for name in report.SECTIONS}
     if fmt == OutputFormat.CSV:

@@ -121,18 +121,28 @@ def _item(reason: str, r: Any, *, policy: str | None, claim: str | None, amount:
             "days": days}
 
 
-def _open_claims(w: Work, p: Period, *extra: Any) -> list[Any]:
+def _open_claims(w: Work, p: Period, *extra: Any, extra_columns: tuple = ()) -> list[Any]:
     cl, pol, c = m.Claim, m.Policy, m.Customer
     q = (select(cl.code.label("claim"), pol.code.label("policy"), cl.approved_amount,
                 cl.amount_claimed, cl.reported_at, c.code.label("customer"), c.name, c.risk_level,
-                c.credit_rating)
+                c.credit_rating, *extra_columns)
          .join(pol, pol.id == cl.policy_id).join(c, c.id == cl.customer_id)
          .where(cl.status.in_(OPEN_CLAIM), unindexed(cl.reported_at) < p.until, *extra))
     return w.session.connection().execute(q).all()
 
 
-def attention(w: Work, p: Period, *, large_claim: Decimal = LARGE_CLAIM) -> list[dict[str, Any]]:
-    end, items = p.end, []
+class Items(list):
+    """Attention items, perhaps only the first `limit` of them: `total` counts them all."""
+
+    total: int = 0
+
+
+def attention(w: Work, p: Period, *, large_claim: Decimal = LARGE_CLAIM,
+              limit: int | None = None) -> Items:
+    """The items needing attention in REASONS order (then customer, policy, claim); with
+    `limit`, the first `limit` of them (the poor-credit policies, tens of thousands in a big
+    book, counted and read only as far as needed), `total` counting them all."""
+    end, items = p.end, Items()
     per_policy: dict[str, dict[str, Any]] = {}
     for r in _overdue_rows(w, end, unindexed(m.Customer.risk_level) == "high"):
         x = per_policy.setdefault(r.policy, {"row": r, "owed": ZERO, "days": 0})
@@ -146,28 +156,42 @@ def attention(w: Work, p: Period, *, large_claim: Decimal = LARGE_CLAIM) -> list
         days = (end - r.reported_at.astimezone(p.tz).date()).days
         return _item(reason, r, policy=r.policy, claim=r.claim, amount=amount, days=days)
 
-    items += [claim_item(REASONS[1], r)
-              for r in _open_claims(w, p, unindexed(m.Customer.risk_level) == "high")]
-    pol, c = m.Policy, m.Customer
-    for r in w.session.connection().execute(
-            select(pol.code.label("policy"), pol.sum_insured, c.code.label("customer"), c.name,
-                   c.risk_level, c.credit_rating).join(c, c.id == pol.customer_id)
-            .where(pol.status == "in_force", c.credit_rating.in_(("C", "D")))):
-        items.append(_item(REASONS[2], r, policy=r.policy, claim=None, amount=r.sum_insured, days=None))
+    # the open claims of high-risk customers and the large open claims: one read of the open
+    # claims for both reasons (a claim may be under both)
     cl = m.Claim
     big = or_(cl.approved_amount >= large_claim,
               and_(cl.approved_amount.is_(None), cl.amount_claimed >= large_claim))
-    items += [claim_item(REASONS[3], r) for r in _open_claims(w, p, big)]
+    high = unindexed(m.Customer.risk_level) == "high"
+    open_claims = _open_claims(w, p, or_(high, big), extra_columns=(big.label("big"),))
+    items += [claim_item(REASONS[1], r) for r in open_claims if r.risk_level == "high"]
+    pol, c = m.Policy, m.Customer
+    poor = [pol.status == "in_force", c.credit_rating.in_(("C", "D"))]
+    q = (select(pol.code.label("policy"), pol.sum_insured, c.code.label("customer"), c.name,
+                c.risk_level, c.credit_rating).join(c, c.id == pol.customer_id).where(*poor))
+    run = w.session.connection().execute
+    n_poor = None
+    if limit is not None:
+        n_poor = run(select(func.count()).select_from(pol).join(c, c.id == pol.customer_id)
+                     .where(*poor)).scalar_one()
+        q = q.order_by(c.code, pol.code).limit(max(0, limit - len(items)))
+    for r in run(q):
+        items.append(_item(REASONS[2], r, policy=r.policy, claim=None, amount=r.sum_insured, days=None))
+    items += [claim_item(REASONS[3], r) for r in open_claims if r.big]
     order = {r: i for i, r in enumerate(REASONS)}
     items.sort(key=lambda x: (order[x["reason"]], x["customer"], x["policy"] or "", x["claim"] or ""))
+    items.total = len(items) if n_poor is None else len(items) - sum(
+        1 for x in items if x["reason"] == REASONS[2]) + n_poor
+    if limit is not None:
+        del items[limit:]
     return items
 
 
 def risk(w: Work, p: Period, *, large_claim: Decimal = LARGE_CLAIM,
-         sections: Iterable[str] = SECTIONS) -> dict[str, list[dict[str, Any]]]:
-    """The chosen sections, in SECTIONS order."""
+         sections: Iterable[str] = SECTIONS, limit: int | None = None
+         ) -> dict[str, list[dict[str, Any]]]:
+    """The chosen sections, in SECTIONS order; `limit`: of the attention items (attention)."""
     w.require("report.risk")
     wanted = set(sections)
     make = {"ratings": lambda: ratings(w, p), "overdue": lambda: overdue(w, p),
-            "attention": lambda: attention(w, p, large_claim=large_claim)}
+            "attention": lambda: attention(w, p, large_claim=large_claim, limit=limit)}
     return {name: make[name]() for name in SECTIONS if name in wanted}
