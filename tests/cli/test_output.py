@@ -7,6 +7,9 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from insurtrack.cli.output import Output
 
 ROWS = [{"code": "P-000001", "amount": Decimal("1200.50"), "due": date(2026, 2, 28),
@@ -132,3 +135,25 @@ def test_a_table_for_a_pipe_passes_no_control_character_to_the_terminal():
     lines = out.splitlines()
     assert lines[2] == "  7   one[2Jtwo    sam"
     assert lines[3] == "      three four"
+
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.text(),
+                    st.floats(allow_nan=False, allow_infinity=False),
+                    st.decimals(allow_nan=False, allow_infinity=False, places=2),
+                    st.dates(), st.lists(st.integers(), max_size=3),
+                    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+
+
+@settings(max_examples=300, derandomize=True, database=None)
+@given(rows=st.lists(st.dictionaries(st.sampled_from(["id", "名前", "a\"b", "x\ny"]), SCALARS,
+                                     max_size=4), max_size=4),
+       cols=st.lists(st.sampled_from(["id", "名前", "a\"b", "x\ny"]), max_size=4, unique=True))
+def test_streamed_json_is_what_json_dumps_with_indent_writes(rows, cols):
+    """The row-by-row json (laid out by hand for plain values) is byte for byte the document
+    json.dumps(…, ensure_ascii=False, indent=2) writes: any keys, values, nesting."""
+    out = io.StringIO()
+    o = Output("json", tz=ZoneInfo("Asia/Shanghai"), stdout=out)
+    o._stream_json(cols, rows)
+    expected = json.dumps([{c: o._json(r.get(c)) for c in cols} for r in rows],
+                          ensure_ascii=False, indent=2) + "\n"
+    assert out.getvalue() == expected
