@@ -1,8 +1,8 @@
 """Crashes during `insurtrack import` (issue 6, item 6) — domain principle "nothing is lost":
 every change of state is one transaction, and a crash at any point leaves the store consistent.
 
-A real `insurtrack import customers|policies|payments FILE` process, importing a few thousand
-rows, is killed with SIGKILL after a random delay (a seeded RNG: the same delays on every run),
+A real `insurtrack import customers|policies|payments FILE` process, importing 1,200 to 1,500
+rows (several thousand records with their events, installments and follow-ups), is killed with SIGKILL after a random delay (a seeded RNG: the same delays on every run),
 spread uniformly over the time one uninterrupted run of the same import takes (measured first,
 on this machine). After each kill:
 
@@ -44,8 +44,8 @@ from tests.conftest import PG_URL
 REPO = Path(__file__).resolve().parents[1]
 NOW = "2026-03-02T09:00:00+08:00"  # the CLI fixture's clock (tests/conftest.py)
 SEED = 20261126
-CUSTOMERS = 2000
-POLICIES = 1500
+CUSTOMERS = 1500
+POLICIES = 1200
 KILLS = {"customers": 8, "policies": 8, "payments": 8} if PG_URL else \
         {"customers": 17, "policies": 17, "payments": 16}
 

@@ -19,9 +19,10 @@
 
 Crashes. Every step above is one transaction, so a run killed at any point leaves the outbox
 consistent, and nothing is lost: a row is marked sent only after its channel accepted it. The
-one window left is between the channel's acceptance and the commit that marks the rows sent (a
-few milliseconds, one short write transaction): a run killed exactly there leaves its rows
-leased, and after `notify.lease_minutes` the next run sends the digest again — the *same*
+one window left is between the channel's acceptance and the commit that marks the rows sent:
+one short write transaction, milliseconds, longer while another command holds the write lock
+(never held across a delivery: that would stall every desk). A run killed there leaves its
+rows leased, and after `notify.lease_minutes` the next run sends the digest again — the *same*
 digest: its rows stay grouped by the identity in their lease, so the repeat carries the same
 identity, items and text (minus items closed meanwhile), and a receiver that keeps the last
 identities it saw can drop it. Delivery is therefore at least once, and exactly once for a
