@@ -19,14 +19,16 @@
 
 Crashes. Every step above is one transaction, so a run killed at any point leaves the outbox
 consistent, and nothing is lost: a row is marked sent only after its channel accepted it. The
-one window left is between the channel's acceptance and the commit that marks the rows sent:
-one short write transaction, milliseconds, longer while another command holds the write lock
-(never held across a delivery: that would stall every desk). A run killed there leaves its
-rows leased, and after `notify.lease_minutes` the next run sends the digest again — the *same*
-digest: its rows stay grouped by the identity in their lease, so the repeat carries the same
-identity, items and text (minus items closed meanwhile), and a receiver that keeps the last
-identities it saw can drop it. Delivery is therefore at least once, and exactly once for a
-receiver that deduplicates on the identity.
+one window left is from the moment the channel has the digest (its answer still on the way
+back) to the commit that marks the rows sent. On PostgreSQL the rows are marked in a
+transaction held open across the delivery, so the window is the answer and the COMMIT. On
+SQLite it is one short write transaction after the delivery: milliseconds, longer while
+another command holds the write lock (never held across a delivery: that would stall every
+desk). A run killed there leaves its rows leased, and after `notify.lease_minutes` the next
+run sends the digest again — the *same* digest: its rows stay grouped by the identity in their
+lease, so the repeat carries the same identity, items and text (minus items closed meanwhile),
+and a receiver that keeps the last identities it saw can drop it. Delivery is therefore at
+least once, and exactly once for a receiver that deduplicates on the identity.
 """
 
 from __future__ import annotations
@@ -361,6 +363,10 @@ def run(engine: Any, settings: Any, clock: Any, actor: Any, *, dry_run: bool = F
                       .values(sent_at=now, last_error="not sent: closed before delivery"))
         report.skipped += len(stale)
     timeout = float(settings["notify.timeout_seconds"])
+    # PostgreSQL locks rows, not the store: the rows are marked sent in a transaction held open
+    # across the delivery and committed as soon as the channel accepts (the window a crash can
+    # hit shrinks to the COMMIT). SQLite's one write lock must not be held across a delivery.
+    row_locks = engine.dialect.name == "postgresql"
     for d in digests:
         mine = and_(m.Outbox.id.in_(d.ids), m.Outbox.claimed_by == f"{d.key}.{run_id}")
         if d.url is None:
@@ -372,15 +378,19 @@ def run(engine: Any, settings: Any, clock: Any, actor: Any, *, dry_run: bool = F
                     sent_at=now, last_error="not sent: channel no longer configured"))
             report.dropped.append(d)
             continue
-        error = send(d.url, title=d.title, body=d.body, timeout=timeout,
-                     headers=identity_headers(d.url, d.key))
-        # The window a crash can hit: accepted by the channel, not yet marked sent. One short
-        # transaction; a repeat after a crash here is this same digest (see the docstring).
-        with db.write(engine) as s:
+        headers = identity_headers(d.url, d.key)
+        if row_locks:
+            error = _send_and_mark(engine, mine, clock, d, timeout, headers)
+        else:
+            error = send(d.url, title=d.title, body=d.body, timeout=timeout, headers=headers)
+            # The window a crash can hit: accepted by the channel, not yet marked sent. One short
+            # transaction; a repeat after a crash here is this same digest (see the docstring).
             if error is None:
-                s.execute(update(m.Outbox).where(mine).values(
-                    sent_at=clock.now(), attempts=m.Outbox.attempts + 1, last_error=None))
-            else:
+                with db.write(engine) as s:
+                    s.execute(update(m.Outbox).where(mine).values(
+                        sent_at=clock.now(), attempts=m.Outbox.attempts + 1, last_error=None))
+        if error is not None:
+            with db.write(engine) as s:
                 s.execute(update(m.Outbox).where(mine).values(
                     attempts=m.Outbox.attempts + 1, last_error=error[:1000],
                     claimed_at=None, claimed_by=None))
@@ -389,6 +399,29 @@ def run(engine: Any, settings: Any, clock: Any, actor: Any, *, dry_run: bool = F
         else:
             report.failed.append((d, error))
     return report
+
+
+class _Undelivered(Exception):
+    pass
+
+
+def _send_and_mark(engine: Any, mine: Any, clock: Any, d: Digest, timeout: float,
+                   headers: dict[str, str]) -> str | None:
+    """PostgreSQL: mark the digest's rows sent, deliver, commit at once; roll the mark back if
+    the delivery failed. Returns the failure's reason, or None."""
+    from insurtrack import db
+    from insurtrack.sla.send import send
+
+    try:
+        with db.write(engine) as s:
+            s.execute(update(m.Outbox).where(mine).values(
+                sent_at=clock.now(), attempts=m.Outbox.attempts + 1, last_error=None))
+            error = send(d.url, title=d.title, body=d.body, timeout=timeout, headers=headers)
+            if error is not None:
+                raise _Undelivered(error)
+    except _Undelivered as exc:
+        return str(exc)
+    return None
 
 
 DIGEST_HEADER = "X-Insurtrack-Digest"

@@ -9,8 +9,8 @@ own. Before each run a new batch of late items is added (owner items go to the o
 department, queue items to the department), so every run has a few dozen digests to deliver.
 Each run is killed with SIGKILL after a random delay (a seeded RNG), spread uniformly over the
 time one uninterrupted run took — in its start-up, its evaluation, its claim, between
-deliveries, and in the window between a channel accepting a digest and the commit that marks it
-sent. Each next run comes two minutes later on the pinned clock, past `notify.lease_minutes` (1),
+deliveries, and in the window between a channel having a digest (its answer on the way back) and
+the commit that marks it sent. Each next run comes two minutes later on the pinned clock, past `notify.lease_minutes` (1),
 so it takes over what the killed run had leased. After the last kill, one run completes and
 another finds nothing left to do.
 
@@ -288,8 +288,8 @@ def test_kill_notify_at_random_points_nothing_lost_nothing_twice(cli, smtp_serve
     time.sleep(0.2)  # the servers record in their own threads
     repeats = check_delivery(expected, received(smtp_server, http_receiver))
     print(f"\n{KILLS} kills ({'PostgreSQL' if PG_URL else 'SQLite'}), {len(expected)} messages "
-          f"in {len(rows)} outbox rows; {repeats} digest(s) repeated after a crash between "
-          "delivery and its commit, each the same digest")
+          f"in {len(rows)} outbox rows; {repeats} digest(s) repeated after a crash between the "
+          "receiver having it and the run recording it, each the same digest")
 
 
 # -- the check can fail ---------------------------------------------------------------------------
