@@ -44,6 +44,7 @@ from tests.conftest import PG_URL
 REPO = Path(__file__).resolve().parents[1]
 NOW = "2026-03-02T09:00:00+08:00"  # the CLI fixture's clock (tests/conftest.py)
 SEED = 20261126
+APP = "insurtrack-crash-test"  # PGAPPNAME of the runs: their server sessions are found by it
 CUSTOMERS = 1500
 POLICIES = 1200
 KILLS = {"customers": 8, "policies": 8, "payments": 8} if PG_URL else \
@@ -141,8 +142,9 @@ class Store:
             engine.dispose()
 
     def settle(self) -> None:
-        """PostgreSQL: wait until the killed client's server session has gone (a COMMIT it sent
-        is then done or undone), so that what is read next is final."""
+        """PostgreSQL: wait until the killed client's server sessions (application_name APP)
+        have gone (a COMMIT it sent is then done or undone), so that what is read next is
+        final."""
         if not self.pg:
             return
         engine = db.make_engine(self.url)
@@ -151,9 +153,8 @@ class Store:
             with engine.connect() as conn:
                 while True:
                     busy = conn.execute(text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND pid <> pg_backend_pid() AND state IS DISTINCT FROM 'idle'"
-                        " AND backend_type = 'client backend'")).scalar_one()
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = :app"
+                        " AND datname = current_database()"), {"app": APP}).scalar_one()
                     conn.rollback()
                     if not busy:
                         return
@@ -204,7 +205,7 @@ def test_kill_import_at_random_points_leaves_none_or_all(cli, tmp_path):
     files["policies"].write_text(policies_csv(POLICIES, CUSTOMERS), encoding="utf-8")
     files["payments"].write_text(payments_csv(POLICIES), encoding="utf-8")
     env = {**os.environ, "INSURTRACK_DB": cli.db_url, "INSURTRACK_CONFIG": cli.config_path,
-           "INSURTRACK_USER": "boss", "INSURTRACK_NOW": NOW, "NO_COLOR": "1"}
+           "INSURTRACK_USER": "boss", "INSURTRACK_NOW": NOW, "NO_COLOR": "1", "PGAPPNAME": APP}
     rng = random.Random(SEED)
     outcomes: dict[str, list[str]] = {}
 

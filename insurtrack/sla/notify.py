@@ -213,7 +213,10 @@ def _lines(w: Any, rows: list[tuple[m.Outbox, m.FollowUp]]) -> tuple[str, str]:
     counts: dict[str, int] = defaultdict(int)
     body = []
     for stage in reversed(STAGE_ORDER):
-        items = sorted(((o, f) for o, f in rows if o.stage == stage), key=lambda x: x[1].due_at)
+        # Deadline, then number: the same rows always make the same text (a digest sent again
+        # after a crash must be the same digest; rows come from the store in no set order).
+        items = sorted(((o, f) for o, f in rows if o.stage == stage),
+                       key=lambda x: (x[1].due_at, x[1].id))
         if not items:
             continue
         counts[stage] = len(items)

@@ -64,6 +64,7 @@ DEPTS = ("sales", "service", "underwriting", "claims", "manager")
 EXTRA = {f"x{k:02d}": DEPTS[k % 5] for k in range(12)}  # more staff, more digests per run
 WEBHOOK_STAFF = ("sam", "carl", "uma", "x00", "x03", "x06", "x09")  # the rest get mail
 ITEM = re.compile(r"^  #(\d+) ", re.M)
+APP = "insurtrack-crash-test"  # PGAPPNAME of the runs: their server sessions are found by it
 
 
 # -- what must arrive, and what did ---------------------------------------------------------------
@@ -162,8 +163,9 @@ def add_batch(engine, settings, at, batch: int) -> dict[int, list[str]]:
 
 
 def settle(url: str) -> None:
-    """After a kill: SQLite — the file is sound; PostgreSQL — the killed run's server session
-    has ended (a COMMIT it had sent is done or undone) before anything is read."""
+    """After a kill: SQLite — the file is sound; PostgreSQL — the killed run's server sessions
+    (application_name APP) have ended (a COMMIT it had sent is done or undone) before anything
+    is read."""
     if not url.startswith("postgresql"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -174,9 +176,8 @@ def settle(url: str) -> None:
         deadline = time.monotonic() + 30
         with engine.connect() as conn:
             while conn.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND pid <> pg_backend_pid() AND state IS DISTINCT FROM 'idle'"
-                    " AND backend_type = 'client backend'")).scalar_one():
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = :app"
+                    " AND datname = current_database()"), {"app": APP}).scalar_one():
                 conn.rollback()
                 assert time.monotonic() < deadline, "the killed run's session did not end"
                 time.sleep(0.02)
@@ -241,7 +242,7 @@ def test_kill_notify_at_random_points_nothing_lost_nothing_twice(cli, smtp_serve
     settings = config.load(cli.config_path, {})
     add_staff(cli.engine, cli.clock, settings)
     env = {**os.environ, "INSURTRACK_DB": cli.db_url, "INSURTRACK_CONFIG": cli.config_path,
-           "INSURTRACK_USER": "boss", "NO_COLOR": "1"}
+           "INSURTRACK_USER": "boss", "NO_COLOR": "1", "PGAPPNAME": APP}
     rng = random.Random(SEED)
     expected: set[tuple[Endpoint, int]] = set()
 
