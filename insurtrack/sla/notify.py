@@ -5,12 +5,30 @@
    owner-assigned items the department hears of it too) — gets one outbox row per recipient and
    channel. The row's key (follow-up, stage, recipient, channel) is unique, so a stage already
    queued by this or any earlier or concurrent run is never queued again.
-2. Claim (one write transaction): unsent rows not claimed by a live run are leased to this run.
-   Two overlapping runs never hold the same row.
-3. Deliver: one digest per recipient and channel; on success the rows are marked sent at once (a
-   later crash cannot resend them); on failure the attempt and reason are recorded and the lease
-   released, so the next run retries. Nothing is dropped (rows for a channel since removed from
-   the config are set aside: what is still due was queued again for the current channels).
+2. Claim (one write transaction): unsent rows not claimed by a live run are leased to this run
+   and grouped into digests, one per recipient and channel; each digest gets an identity derived
+   from its rows ("dg-" and 20 hex digits of a hash of their ids), written into the rows' lease
+   (`claimed_by` = identity.run) in the same transaction. Two overlapping runs never hold the same
+   row. Rows of closed follow-ups are set aside as not worth sending.
+3. Deliver: each digest once, carrying its identity (the `X-Insurtrack-Digest` header of the mail
+   or HTTP request; webhooks also get it as `Idempotency-Key`); on success its rows are marked
+   sent at once; on failure the attempt and reason are recorded and the lease released, so the
+   next run retries (merged into that run's digest). Nothing is dropped (rows for a channel since
+   removed from the config are set aside: what is still due was queued again for the current
+   channels).
+
+Crashes. Every step above is one transaction, so a run killed at any point leaves the outbox
+consistent, and nothing is lost: a row is marked sent only after its channel accepted it. The
+one window left is from the moment the channel has the digest (its answer still on the way
+back) to the commit that marks the rows sent. On PostgreSQL the rows are marked in a
+transaction held open across the delivery, so the window is the answer and the COMMIT. On
+SQLite it is one short write transaction after the delivery: milliseconds, longer while
+another command holds the write lock (never held across a delivery: that would stall every
+desk). A run killed there leaves its rows leased, and after `notify.lease_minutes` the next
+run sends the digest again — the *same* digest: its rows stay grouped by the identity in their
+lease, so the repeat carries the same identity, items and text (minus items closed meanwhile),
+and a receiver that keeps the last identities it saw can drop it. Delivery is therefore at
+least once, and exactly once for a receiver that deduplicates on the identity.
 """
 
 from __future__ import annotations
@@ -163,6 +181,7 @@ class Digest:
     ids: list[int]
     title: str
     body: str
+    key: str = ""  # the digest's identity (delivered as X-Insurtrack-Digest); "" in a dry run
 
 
 @dataclass
@@ -194,7 +213,10 @@ def _lines(w: Any, rows: list[tuple[m.Outbox, m.FollowUp]]) -> tuple[str, str]:
     counts: dict[str, int] = defaultdict(int)
     body = []
     for stage in reversed(STAGE_ORDER):
-        items = sorted(((o, f) for o, f in rows if o.stage == stage), key=lambda x: x[1].due_at)
+        # Deadline, then number: the same rows always make the same text (a digest sent again
+        # after a crash must be the same digest; rows come from the store in no set order).
+        items = sorted(((o, f) for o, f in rows if o.stage == stage),
+                       key=lambda x: (x[1].due_at, x[1].id))
         if not items:
             continue
         counts[stage] = len(items)
@@ -211,28 +233,84 @@ def _lines(w: Any, rows: list[tuple[m.Outbox, m.FollowUp]]) -> tuple[str, str]:
     return f"insurtrack: {', '.join(parts)}", "\n".join(body)
 
 
-def _digests(w: Any, outbox: list[m.Outbox]) -> tuple[list[Digest], list[int]]:
-    """Group rows into digests; rows whose follow-up has closed since are not worth sending."""
+def _digests(w: Any, outbox: list[m.Outbox], *, by_lease: bool = False
+             ) -> tuple[list[Digest], list[int]]:
+    """Group rows into digests — per recipient and channel, or (by_lease) per digest identity
+    written into their lease at claim time; rows whose follow-up has closed since are not worth
+    sending."""
     if not outbox:
         return [], []
     fus = {f.id: f for f in w.session.execute(select(m.FollowUp).where(
         m.FollowUp.id.in_({o.followup_id for o in outbox}))).scalars()}
     routes = _routes(w.session, w.settings)
-    groups: dict[tuple[str, str], list[tuple[m.Outbox, m.FollowUp]]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[tuple[m.Outbox, m.FollowUp]]] = defaultdict(list)
     stale = []
     for o in outbox:
         f = fus[o.followup_id]
         if f.status != OPEN:
             stale.append(o.id)
             continue
-        groups[(o.recipient, o.channel)].append((o, f))
+        key = digest_key(o.claimed_by) if by_lease else ""
+        groups[(o.recipient, o.channel, key)].append((o, f))
     out = []
-    for (who, chan), rows in sorted(groups.items()):
+    for (who, chan, key), rows in sorted(groups.items()):
         title, body = _lines(w, rows)
         name = who.partition(":")[2]
         out.append(Digest(who, chan, rows[0][0].channel_label, routes.by_key(who).get(chan),
-                          [o.id for o, _ in rows], f"{title} — {name}", body))
+                          [o.id for o, _ in rows], f"{title} — {name}", body, key))
     return out, stale
+
+
+def digest_key(lease: str | None) -> str:
+    """The digest identity in a lease written by claim() ('dg-…' before the dot)."""
+    return (lease or "").partition(".")[0]
+
+
+def _new_key(ids: list[int]) -> str:
+    return "dg-" + hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()[:20]
+
+
+def claim(s: Any, now: datetime, lease: timedelta, run_id: str) -> tuple[list[int], int]:
+    """Lease the free rows to this run, grouped into digests (see the module docstring); set
+    aside rows whose follow-up has closed. Returns (the ids leased, how many set aside).
+
+    A row still leased by a run that died (its lease expired) keeps the digest it was in: rows
+    are grouped by their old lease, so a digest that may have reached its channel just before
+    the crash is sent again whole, under the same identity, never merged into another."""
+    free = and_(m.Outbox.sent_at.is_(None),
+                or_(m.Outbox.claimed_at.is_(None), m.Outbox.claimed_at < now - lease))
+    before = {i: (who, chan, old) for i, who, chan, old in s.execute(
+        select(m.Outbox.id, m.Outbox.recipient, m.Outbox.channel, m.Outbox.claimed_by)
+        .where(free))}
+    ids = list(s.execute(update(m.Outbox).where(free).values(claimed_at=now, claimed_by=run_id)
+                         .returning(m.Outbox.id)).scalars())
+    if not ids:
+        return [], 0
+    closed = set()
+    for chunk in range(0, len(ids), 500):
+        closed.update(s.execute(
+            select(m.Outbox.id).join(m.FollowUp, m.FollowUp.id == m.Outbox.followup_id)
+            .where(m.Outbox.id.in_(ids[chunk:chunk + 500]), m.FollowUp.status != OPEN)).scalars())
+    if closed:
+        s.execute(update(m.Outbox).where(m.Outbox.id.in_(closed))
+                  .values(sent_at=now, last_error="not sent: closed before delivery"))
+    # PostgreSQL: a row freed by another run after the SELECT above may have been leased too.
+    missing = [i for i in ids if i not in before]
+    for chunk in range(0, len(missing), 500):
+        before.update({i: (who, chan, None) for i, who, chan in s.execute(
+            select(m.Outbox.id, m.Outbox.recipient, m.Outbox.channel)
+            .where(m.Outbox.id.in_(missing[chunk:chunk + 500])))})
+    groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for i in ids:
+        if i not in closed:
+            who, chan, old = before[i]
+            groups[(who, chan, old or "")].append(i)
+    for (_, _, old), members in groups.items():
+        key = digest_key(old) if old.startswith("dg-") else _new_key(members)
+        for chunk in range(0, len(members), 500):
+            s.execute(update(m.Outbox).where(m.Outbox.id.in_(members[chunk:chunk + 500]))
+                      .values(claimed_by=f"{key}.{run_id}"))
+    return [i for i in ids if i not in closed], len(closed)
 
 
 def run(engine: Any, settings: Any, clock: Any, actor: Any, *, dry_run: bool = False) -> Report:
@@ -274,43 +352,90 @@ def run(engine: Any, settings: Any, clock: Any, actor: Any, *, dry_run: bool = F
     run_id = uuid.uuid4().hex[:16]
     lease = timedelta(minutes=settings["notify.lease_minutes"])
     with db.write(engine) as s:
-        free = and_(m.Outbox.sent_at.is_(None),
-                    or_(m.Outbox.claimed_at.is_(None), m.Outbox.claimed_at < now - lease))
-        ids = list(s.execute(update(m.Outbox).where(free).values(claimed_at=now, claimed_by=run_id)
-                             .returning(m.Outbox.id)).scalars())
+        ids, report.skipped = claim(s, now, lease, run_id)
     if not ids:
         return report
     with db.read(engine) as s:
         w = Work(session=s, actor=actor, clock=clock, settings=settings)
-        rows = list(s.execute(select(m.Outbox).where(m.Outbox.id.in_(ids))).scalars())
-        digests, stale = _digests(w, rows)
-    if stale:
+        rows = []
+        for chunk in range(0, len(ids), 500):
+            rows += s.execute(select(m.Outbox).where(m.Outbox.id.in_(ids[chunk:chunk + 500]))
+                              ).scalars()
+        digests, stale = _digests(w, rows, by_lease=True)
+    if stale:  # closed since the claim
         with db.write(engine) as s:
-            s.execute(update(m.Outbox).where(m.Outbox.id.in_(stale), m.Outbox.claimed_by == run_id)
+            s.execute(update(m.Outbox).where(m.Outbox.id.in_(stale),
+                                             m.Outbox.claimed_by.like(f"%.{run_id}"))
                       .values(sent_at=now, last_error="not sent: closed before delivery"))
-        report.skipped = len(stale)
+        report.skipped += len(stale)
     timeout = float(settings["notify.timeout_seconds"])
+    # PostgreSQL locks rows, not the store: the rows are marked sent in a transaction held open
+    # across the delivery and committed as soon as the channel accepts (the window a crash can
+    # hit shrinks to the COMMIT). SQLite's one write lock must not be held across a delivery.
+    row_locks = engine.dialect.name == "postgresql"
     for d in digests:
+        mine = and_(m.Outbox.id.in_(d.ids), m.Outbox.claimed_by == f"{d.key}.{run_id}")
         if d.url is None:
             # Queued for a URL since changed or removed in the config (a rotated password): no
             # run can deliver it, so it is set aside rather than failing every run; items still
             # at that stage were queued above for the recipient's current channels.
             with db.write(engine) as s:
-                s.execute(update(m.Outbox).where(m.Outbox.id.in_(d.ids),
-                                                 m.Outbox.claimed_by == run_id)
-                          .values(sent_at=now, last_error="not sent: channel no longer configured"))
+                s.execute(update(m.Outbox).where(mine).values(
+                    sent_at=now, last_error="not sent: channel no longer configured"))
             report.dropped.append(d)
             continue
-        error = send(d.url, title=d.title, body=d.body, timeout=timeout)
-        with db.write(engine) as s:
-            mine = and_(m.Outbox.id.in_(d.ids), m.Outbox.claimed_by == run_id)
+        headers = identity_headers(d.url, d.key)
+        if row_locks:
+            error = _send_and_mark(engine, mine, clock, d, timeout, headers)
+        else:
+            error = send(d.url, title=d.title, body=d.body, timeout=timeout, headers=headers)
+            # The window a crash can hit: accepted by the channel, not yet marked sent. One short
+            # transaction; a repeat after a crash here is this same digest (see the docstring).
             if error is None:
-                s.execute(update(m.Outbox).where(mine).values(
-                    sent_at=clock.now(), attempts=m.Outbox.attempts + 1, last_error=None))
-                report.sent.append(d)
-            else:
+                with db.write(engine) as s:
+                    s.execute(update(m.Outbox).where(mine).values(
+                        sent_at=clock.now(), attempts=m.Outbox.attempts + 1, last_error=None))
+        if error is not None:
+            with db.write(engine) as s:
                 s.execute(update(m.Outbox).where(mine).values(
                     attempts=m.Outbox.attempts + 1, last_error=error[:1000],
                     claimed_at=None, claimed_by=None))
-                report.failed.append((d, error))
+        if error is None:
+            report.sent.append(d)
+        else:
+            report.failed.append((d, error))
     return report
+
+
+class _Undelivered(Exception):
+    pass
+
+
+def _send_and_mark(engine: Any, mine: Any, clock: Any, d: Digest, timeout: float,
+                   headers: dict[str, str]) -> str | None:
+    """PostgreSQL: mark the digest's rows sent, deliver, commit at once; roll the mark back if
+    the delivery failed. Returns the failure's reason, or None."""
+    from insurtrack import db
+    from insurtrack.sla.send import send
+
+    try:
+        with db.write(engine) as s:
+            s.execute(update(m.Outbox).where(mine).values(
+                sent_at=clock.now(), attempts=m.Outbox.attempts + 1, last_error=None))
+            error = send(d.url, title=d.title, body=d.body, timeout=timeout, headers=headers)
+            if error is not None:
+                raise _Undelivered(error)
+    except _Undelivered as exc:
+        return str(exc)
+    return None
+
+
+DIGEST_HEADER = "X-Insurtrack-Digest"
+
+
+def identity_headers(url: str, key: str) -> dict[str, str]:
+    """The headers that carry a digest's identity: X-Insurtrack-Digest on every channel that
+    takes headers (mail, json/xml/form webhooks); webhooks also get Idempotency-Key."""
+    if url.lower().startswith(("mailto", "email")):
+        return {DIGEST_HEADER: key}
+    return {DIGEST_HEADER: key, "Idempotency-Key": key}

@@ -80,12 +80,15 @@ def redact(url: str) -> str:
     return _fallback_redact(url)
 
 
-def send(url: str, *, title: str, body: str, timeout: float = 15.0) -> str | None:
+def send(url: str, *, title: str, body: str, timeout: float = 15.0,
+         headers: dict[str, str] | None = None) -> str | None:
     """Deliver through one URL. None on success; on failure a one-line reason (from Apprise's log
     capture, e.g. connection refused / HTTP 500), never raising for a delivery failure.
 
     One attempt only (no retries), bounded by roughly `timeout` seconds. The body is sent as
-    plain text."""
+    plain text. `headers` are added to the message on services that carry headers (Apprise's
+    email, json://, xml:// and form:// services keep them in their `headers` dict, the one their
+    `+Name=value` URL arguments fill); other services have nowhere to put them."""
     if not timeout or timeout <= 0:
         raise ValueError("timeout must be a positive number of seconds")
     timeout = float(timeout)
@@ -107,6 +110,8 @@ def send(url: str, *, title: str, body: str, timeout: float = 15.0) -> str | Non
             setattr(service, attr, min(float(current), timeout) if current > 0 else timeout)
     if hasattr(service, "retry"):
         service.retry = 0  # ?retry=N in the URL or an asset default: one attempt only
+    if headers and isinstance(getattr(service, "headers", None), dict):
+        service.headers.update(headers)
 
     kwargs: dict[str, Any] = {"body": body, "title": title,
                               "body_format": apprise.NotifyFormat.TEXT}
