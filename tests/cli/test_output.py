@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from insurtrack.cli.output import Output
@@ -137,17 +137,21 @@ def test_a_table_for_a_pipe_passes_no_control_character_to_the_terminal():
     assert lines[3] == "      three four"
 
 
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.text(),
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.text(max_size=8),
                     st.floats(allow_nan=False, allow_infinity=False),
-                    st.decimals(allow_nan=False, allow_infinity=False, places=2),
-                    st.dates(), st.lists(st.integers(), max_size=3),
-                    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+                    st.decimals(allow_nan=False, allow_infinity=False, places=2,
+                                min_value=-10**6, max_value=10**6),
+                    st.dates(), st.lists(st.integers(0, 9), max_size=2),
+                    st.dictionaries(st.text(max_size=2), st.integers(0, 9), max_size=2))
+KEYS = st.sampled_from(["id", "名前", "a\"b", "x\ny"])
 
 
-@settings(max_examples=300, derandomize=True, database=None)
-@given(rows=st.lists(st.dictionaries(st.sampled_from(["id", "名前", "a\"b", "x\ny"]), SCALARS,
-                                     max_size=4), max_size=4),
-       cols=st.lists(st.sampled_from(["id", "名前", "a\"b", "x\ny"]), max_size=4, unique=True))
+# too_slow: the first draw of st.text() builds hypothesis's Unicode table, a second or more on a
+# fresh machine (CI failed on it once); the examples themselves are small.
+@settings(max_examples=300, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.dictionaries(KEYS, SCALARS, max_size=4), max_size=3),
+       cols=st.lists(KEYS, max_size=4, unique=True))
 def test_streamed_json_is_what_json_dumps_with_indent_writes(rows, cols):
     """The row-by-row json (laid out by hand for plain values) is byte for byte the document
     json.dumps(…, ensure_ascii=False, indent=2) writes: any keys, values, nesting."""
