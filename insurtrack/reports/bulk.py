@@ -367,6 +367,27 @@ I_ID, I_SEQ, I_DUE, I_DUE_ISO, I_AMOUNT, I_PAID, I_STATUS, I_PAID_AT = range(8)
 _OPEN_INSTALLMENT = ("due", "partially_paid")
 
 
+def _allocate(plan: list[list], amount: int, paid_at: str) -> list[tuple[list, int]]:
+    """An amount (cents) onto a policy's open installments oldest first, as policies.pay does:
+    each installment it reaches is updated in place (paid amount, status, paid instant);
+    returns (installment, cents taken) for each."""
+    out, left = [], amount
+    for inst in plan:
+        if not left:
+            break
+        if inst[I_STATUS] not in _OPEN_INSTALLMENT:
+            continue
+        take = min(left, inst[I_AMOUNT] - inst[I_PAID])
+        inst[I_PAID] += take
+        left -= take
+        if inst[I_AMOUNT] - inst[I_PAID]:
+            inst[I_STATUS] = "partially_paid"
+        else:
+            inst[I_STATUS], inst[I_PAID_AT] = "paid", paid_at
+        out.append((inst, take))
+    return out
+
+
 class _Engine:
     """sla/engine.py's on_event, applied in memory to the record being imported (see `_apply`,
     which follows engine._apply step by step)."""
@@ -1016,19 +1037,8 @@ class _Policies(_Writer):
                 raise BadInput("--amount", _money(amount), "must be more than zero")
             in_force = imp.from_us(r[P.P_IN_FORCE], tz)
             in_force_s = self.ts(in_force)
-            method, left, touched = r[P.P_METHOD], amount, []
-            for inst in plan:
-                if not left:
-                    break
-                if inst[I_STATUS] not in _OPEN_INSTALLMENT:
-                    continue
-                take = min(left, inst[I_AMOUNT] - inst[I_PAID])
-                inst[I_PAID] += take
-                left -= take
-                if inst[I_AMOUNT] - inst[I_PAID]:
-                    inst[I_STATUS] = "partially_paid"
-                else:
-                    inst[I_STATUS], inst[I_PAID_AT] = "paid", in_force_s
+            method, touched = r[P.P_METHOD], []
+            for inst, take in _allocate(plan, amount, in_force_s):
                 payments.append((pid, inst[I_ID], take, method, None, in_force_s, self.actor))
                 touched.append(inst[I_SEQ])
             self._in_force(rec, cid, "in_force")
@@ -1197,19 +1207,8 @@ class _Payments(_Writer):
         if amount > total:
             raise Refused(f"cannot take {_money(amount)} on policy {code}: only {_money(total)} "
                           "is outstanding")
-        left, touched = amount, []
-        for inst in plan:
-            if not left:
-                break
-            if inst[I_STATUS] not in _OPEN_INSTALLMENT:
-                continue
-            take = min(left, inst[I_AMOUNT] - inst[I_PAID])
-            inst[I_PAID] += take
-            left -= take
-            if inst[I_AMOUNT] - inst[I_PAID]:
-                inst[I_STATUS] = "partially_paid"
-            else:
-                inst[I_STATUS], inst[I_PAID_AT] = "paid", when_s
+        touched = []
+        for inst, take in _allocate(plan, amount, when_s):
             changed.add(inst[I_ID])
             payments.append((pid, inst[I_ID], take, r[Y.Y_METHOD], r[Y.Y_REFERENCE], when_s,
                              self.actor))
