@@ -222,7 +222,7 @@ class Book:
                          ts(min(issued + timedelta(days=rnd.randrange(30, 200)),
                                 self.now - timedelta(hours=1)))
                          if status == "cancelled" else None,
-                         "customer asked" if status == "cancelled" else None, None))
+                         "customer asked" if status == "cancelled" else None, None, product))
             pol_lines.append((pid, pid, product, cents(sum_insured), cents(yearly)))
             policy_info.append((pid, cid, product, cents(sum_insured), status, in_force_at))
             events.append(("policy.issued", f"P-{pid:06d}", cid, ts(issued), ts(issued), owner,
@@ -425,7 +425,7 @@ class Book:
             "id", "code", "application_id", "customer_id", "owner_id", "status", "frequency",
             "term_months", "effective_date", "expiry_date", "sum_insured", "premium",
             "rate_loading", "conditions", "issued_at", "in_force_at", "suspended_at",
-            "expired_at", "cancelled_at", "cancel_reason", "renewed_from_id"], pols)
+            "expired_at", "cancelled_at", "cancel_reason", "renewed_from_id", "product"], pols)
         self.put(conn, "policy_line", ["id", "policy_id", "product", "sum_insured", "premium"],
                  pol_lines)
         self.put(conn, "installment", ["id", "policy_id", "seq", "due_date", "amount",

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from insurtrack.errors import StoreError
 
 # The newest Alembic revision this code expects; a test checks it against migrations/versions.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 
 
 def resolve_url(flag: str | None, env: Mapping[str, str], configured: str) -> str:

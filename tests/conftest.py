@@ -102,14 +102,28 @@ def _template(tmp_path_factory):
     return path
 
 
+_EMPTY: list[str] = []
+
+
+def _emptied(conn) -> str:
+    """The statements that empty every table and restart every sequence, as a fresh store has
+    them: DELETE in dependency order, not TRUNCATE, which costs ten times as much on tables of a
+    test's few rows (TRUNCATE replaces each table's files) — about a minute of the suite."""
+    if not _EMPTY:
+        tables = [f'DELETE FROM "{t.name}"' for t in reversed(SQLModel.metadata.sorted_tables)]
+        seqs = conn.execute(text("SELECT sequencename FROM pg_sequences "
+                                 "WHERE schemaname = current_schema()")).scalars().all()
+        _EMPTY.append("; ".join(tables + [f'ALTER SEQUENCE "{s}" RESTART' for s in seqs]))
+    return _EMPTY[0]
+
+
 @pytest.fixture
 def db_url(_template, tmp_path) -> str:
     """A fresh, migrated, empty store for this test."""
     if PG_URL:
         engine = db.make_engine(PG_URL)
-        names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
         with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            conn.execute(text(_emptied(conn)))
         engine.dispose()
         return PG_URL
     path = tmp_path / "book.db"

@@ -72,7 +72,8 @@ def policy(w: Work, cust: m.Customer, *, status: str = "in_force", frequency: st
                    effective_date=effective,
                    expiry_date=effective + relativedelta(months=term_months) - timedelta(days=1),
                    sum_insured=sum_insured, premium=premium, issued_at=now,
-                   in_force_at=now if status not in ("issued",) else None)
+                   in_force_at=now if status not in ("issued",) else None,
+                   product=lines[0][0] if len(lines) == 1 else None)
     w.session.add(pol)
     w.session.flush()
     for product, s, p in lines:

@@ -108,3 +108,22 @@ def test_schema_upgrade_keeps_existing_rows(engine, staff):
     before = row_counts(engine)
     db.ensure_schema(engine)
     assert row_counts(engine) == before and before["staff"] == len(staff)
+
+
+def test_upgrade_to_0005_puts_a_one_line_policys_product_on_its_row(engine, work):
+    """Migration 0005 fills policy.product from the lines of a book written before it: the
+    product of a policy of one line, NULL for one of several lines."""
+    from alembic import command
+
+    from tests import factories
+
+    with work("sally") as w:
+        cust = factories.customer(w)
+        one = factories.policy(w, cust).code
+        two = factories.policy(w, cust, lines=(("term-life", "1000.00", "10.00"),
+                                               ("accident", "500.00", "5.00"))).code
+    command.downgrade(db.alembic_config(engine), "0004")
+    db.ensure_schema(engine)
+    with engine.connect() as conn:
+        got = dict(conn.exec_driver_sql("SELECT code, product FROM policy").all())
+    assert got == {one: "term-life", two: None}

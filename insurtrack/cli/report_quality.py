@@ -88,8 +88,9 @@ def portfolio(
     effective date after END - 25 months and on or before END - 13 months (END: the period's last
     day); a policy persists when it, or its renewal up to two terms on, has cover (as above) on
     the day 13 months after its effective date (never after END). persistency_pct = persisting /
-    cohort; premium_persistency_pct weighs each policy by its yearly premium (by product: the
-    line's premium, before any rate loading): persisting_premium / cohort_premium.
+    cohort; premium_persistency_pct weighs each policy by its yearly premium (by product, shared
+    among its products as earned premium is, so the product rows add up to the whole):
+    persisting_premium / cohort_premium.
 
     --by product (a policy counts in each of its products) or month (earned premium by the days
     of each month, claims by incident month, renewals by expiry month, persistency with END = the

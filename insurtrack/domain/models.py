@@ -174,9 +174,10 @@ class Policy(SQLModel, table=True):
               "renewed_from_id", "application_id"),
         # tendency: "had a policy issued before this one"
         Index("ix_policy_customer_issued", "customer_id", "issued_at"),
-        # portfolio: terms summed in index order (earned premium, retention, persistency)
-        Index("ix_policy_cover", "expiry_date", "effective_date", "frequency", "term_months",
-              "status", "premium", "in_force_at", "renewed_from_id"),
+        # portfolio: terms summed in index order (earned premium, retention, persistency), by
+        # product too (migration 0005)
+        Index("ix_policy_cover", "expiry_date", "effective_date", "product", "frequency",
+              "term_months", "status", "premium", "in_force_at", "renewed_from_id"),
         # portfolio: "is this policy renewed": only renewals are indexed, so that a book with few
         # renewals (statistics showing one NULL value) still looks them up, never scans
         Index("ix_policy_renewal", "renewed_from_id", "status",
@@ -184,11 +185,14 @@ class Policy(SQLModel, table=True):
               postgresql_where=text("renewed_from_id IS NOT NULL")),
         # portfolio: the policies whose cover ended early (cancelled or suspended), with the
         # instant it ended: a few of the book, read without a lookup of each
-        Index("ix_policy_ended", "status", "effective_date", "expiry_date", "frequency",
-              "term_months", "premium", "in_force_at", "renewed_from_id", "cancelled_at",
-              "suspended_at",
+        Index("ix_policy_ended", "status", "effective_date", "expiry_date", "product",
+              "frequency", "term_months", "premium", "in_force_at", "renewed_from_id",
+              "cancelled_at", "suspended_at",
               sqlite_where=text("status IN ('cancelled', 'suspended')"),
               postgresql_where=text("status IN ('cancelled', 'suspended')")),
+        # portfolio by product: the policies of several lines (no product on the row), few
+        Index("ix_policy_several", "effective_date", "expiry_date",
+              sqlite_where=text("product IS NULL"), postgresql_where=text("product IS NULL")),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     code: str = _code()
@@ -211,6 +215,10 @@ class Policy(SQLModel, table=True):
     cancelled_at: Optional[datetime] = _when()
     cancel_reason: Optional[str] = _text()
     renewed_from_id: Optional[int] = Field(default=None, foreign_key="policy.id", unique=True)
+    # The product of a policy of one line, kept with its line when the policy is written (None
+    # for a policy of several lines): reports group by it from the cover index, without reading
+    # a line per policy (migration 0005).
+    product: Optional[str] = Field(default=None, sa_type=String(64))
 
 
 class PolicyLine(SQLModel, table=True):

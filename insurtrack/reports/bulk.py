@@ -926,7 +926,7 @@ class _Policies(_Writer):
     POLICY = ("id", "code", "application_id", "customer_id", "owner_id", "status", "frequency",
               "term_months", "effective_date", "expiry_date", "sum_insured", "premium",
               "rate_loading", "conditions", "issued_at", "in_force_at", "suspended_at",
-              "expired_at", "cancelled_at", "cancel_reason", "renewed_from_id")
+              "expired_at", "cancelled_at", "cancel_reason", "renewed_from_id", "product")
     LINE = ("policy_id", "product", "sum_insured", "premium")
     INSTALLMENT = ("id", "policy_id", "seq", "due_date", "amount", "paid_amount", "status",
                    "paid_at")
@@ -1091,7 +1091,8 @@ class _Policies(_Writer):
         return (pid, code, None, cid, r[P.P_OWNER_ID], rec.status, r[P.P_FREQUENCY],
                 r[P.P_MONTHS], eff_s, expiry_s, insured, r[P.P_PREMIUM], r[P.P_LOADING],
                 r[P.P_CONDITIONS], issued_s, in_force_s, suspended_s, expired_s, cancelled_s,
-                r[P.P_REASON] if status == "cancelled" else None, None)
+                r[P.P_REASON] if status == "cancelled" else None, None,
+                r[P.P_LINES][0][0] if len(r[P.P_LINES]) == 1 else None)
 
     def _in_force(self, rec: _Record, cid: int, status: str) -> None:
         """The policy's new state, and its customer's count of policies in force."""

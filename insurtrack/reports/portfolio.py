@@ -25,17 +25,19 @@ against a book worked out by hand):
   came in force and whose effective date is after (end − 25 months) and on or before
   (end − 13 months); a policy persists when it — or its renewal, up to two terms on — has cover
   on the day 13 months after its effective date (each such day is at most the end). Count-based
-  and premium-weighted (the yearly premium; by product the line's premium, before any rate
-  loading). By month, "end" is each month's last day (the period's last day for the last month);
+  and premium-weighted (the yearly premium; by product shared among the policy's products in
+  proportion to the line premiums, as earned premium is, so that the product rows add up to the
+  "(all)" row). By month, "end" is each month's last day (the period's last day for the last month);
   the "(all)" row and product rows use the period's last day.
 
-Speed: SQL collapses the policies that share their dates (GROUP BY expiry and effective date, in
-the order of the cover index of migration 0003, which holds every column read), so Python walks
-groups, not policies. Policies whose cover ended early are read from their own partial index,
-grouped by the local day the cover ended (computed by SQL); renewals from the partial index of
-renewals. By product, the policies are read in id order with their lines (one ordered pass, not
-a lookup per policy); only policies of several products are read one by one (their premium is
-shared among the lines).
+Speed: SQL collapses the policies that share their dates (GROUP BY expiry and effective date,
+and by product the product on the policy row (migration 0005), in the order of the cover index,
+which holds every column read), so Python walks groups, not policies. Policies whose cover ended
+early are read from their own partial index, grouped by the local day the cover ended (computed
+by SQL); renewals from the partial index of renewals, and the renewed new business is taken out
+of the groups of the rest (no look-up of each policy's renewal). Only policies of several lines
+are read one by one, with their lines, from their own partial index (their premium is shared
+among the lines).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from itertools import groupby
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import and_, case, func, literal_column, or_, select, type_coerce
+from sqlalchemy import and_, case, func, literal_column, null, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from insurtrack.domain import models as m
@@ -126,12 +128,6 @@ def _ended(pol: Any = m.Policy) -> Any:
     return pol.status.in_([literal_column(f"'{state}'") for state in ENDED])
 
 
-def _several_lines() -> Any:
-    """SQL: the ids of the policies of several lines (read from the line index alone)."""
-    line = m.PolicyLine
-    return select(line.policy_id).group_by(line.policy_id).having(func.count() > 1)
-
-
 class _Earning:
     """Earned premium of a cover [effective, last day] within the period, into groups or days."""
 
@@ -187,30 +183,32 @@ def _earned(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -> N
             acc.add((), total / 12, eff, exp, last_day(exp, end))
         acc.close()
         return
-    # By product. Policies of one line (most): summed per product by SQL, the policies read in
-    # id order (grouped by id) with their line. Several lines: the premium is shared among the
-    # lines in proportion to the lines' premiums, policy by policy.
-    several = _several_lines()
-    x = (select(pol.id, pol.expiry_date, pol.effective_date, ended.label("ended"),
-                _twelfths(pol).label("twelfths"))
-         .where(*_overlap(p), pol.id.not_in(several)).group_by(pol.id).subquery())
-    for product, exp, eff, end, total in run(
-            select(line.product, x.c.expiry_date, x.c.effective_date, x.c.ended,
-                   func.sum(x.c.twelfths))
-            .select_from(x).outerjoin(line, line.policy_id == x.c.id)
+    # By product. Policies of one line (most): their product is on the policy row (migration
+    # 0005), so SQL sums them per product from the same two indexes as by month. Several lines
+    # (product NULL; few): the premium is shared among the lines in proportion to the lines'
+    # premiums, policy by policy.
+    one = pol.product.is_not(None)
+    for exp, eff, product, total in run(
+            select(pol.expiry_date, pol.effective_date, pol.product, twelfths)
+            .where(*_overlap(p), pol.status.not_in(ENDED), one).group_by(*by_position(3))):
+        acc.add((key(product), TOTAL), total / 12, eff, exp, exp)
+    for exp, eff, product, end, total in run(
+            select(pol.expiry_date, pol.effective_date, pol.product, ended, twelfths)
+            .where(*_overlap(p), _ended(), one, ended > p.start.isoformat())
             .group_by(*by_position(4))):
         acc.add((key(product), TOTAL), total / 12, eff, exp, last_day(exp, end))
     rows = run(select(pol.id, pol.effective_date, pol.expiry_date, pol.frequency, pol.term_months,
                       ended.label("ended"), pol.premium, line.product,
                       line.premium.label("line_premium"))
-               .join(line, line.policy_id == pol.id).where(*_overlap(p), pol.id.in_(several))
+               .outerjoin(line, line.policy_id == pol.id)
+               .where(*_overlap(p), pol.product.is_(None))
                .order_by(pol.id, line.id))
     for _, lines in groupby(rows, key=lambda r: r.id):
         lines = list(lines)
         r = lines[0]
         tp, last = term_premium(r.premium, r.frequency, r.term_months), last_day(r.expiry_date, r.ended)
-        whole = sum((x.line_premium for x in lines), ZERO)
-        for x in lines:
+        whole = sum((x.line_premium or ZERO for x in lines), ZERO)
+        for x in lines:  # (a policy without lines, if any: its whole premium under "(none)")
             share = x.line_premium / whole if whole else Decimal(1) / len(lines)
             acc.add((key(x.product),), tp * share, r.effective_date, r.expiry_date, last)
         acc.add((TOTAL,), tp, r.effective_date, r.expiry_date, last)
@@ -256,14 +254,19 @@ def _retention(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]]) -
     pol, nxt, line = m.Policy, aliased(m.Policy), m.PolicyLine
     renewal = and_(nxt.renewed_from_id == pol.id, nxt.status != "cancelled")
     run = w.session.connection().execute
-    for expiry, up, renewed in run(
-            select(pol.expiry_date, func.count(pol.id), func.count(nxt.id))
-            .outerjoin(nxt, renewal).where(*_due(p)).group_by(pol.expiry_date)):
-        for name in ((month_of(expiry, p.tz), TOTAL) if by == "month" else (TOTAL,)):
+    # per expiry date and product of a one-line policy (on the policy row, in the cover index)
+    for expiry, product, up, renewed in run(
+            select(pol.expiry_date, pol.product, func.count(pol.id), func.count(nxt.id))
+            .outerjoin(nxt, renewal).where(*_due(p)).group_by(*by_position(2))):
+        if by == "month":
+            names: tuple[str, ...] = (month_of(expiry, p.tz), TOTAL)
+        else:
+            names = (TOTAL,) if product is None else (TOTAL, key(product))
+        for name in names:
             groups[name]["up"] += up
             groups[name]["renewed"] += renewed
-    if by == "product":  # a policy counts once in each of its products; read in id order
-        x = select(pol.id).where(*_due(p)).group_by(pol.id).subquery()
+    if by == "product":  # several lines (few): a policy counts once in each of its products
+        x = select(pol.id).where(*_due(p), pol.product.is_(None)).group_by(pol.id).subquery()
         renewal = and_(nxt.renewed_from_id == x.c.id, nxt.status != "cancelled")
         for product, up, renewed in run(
                 select(line.product, func.count(x.c.id.distinct()), func.count(nxt.id.distinct()))
@@ -309,7 +312,9 @@ def _persistency(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]])
         day = thirteenth_month(e0)
         return day, day.isoformat(), tuple(mo for mo, lo, hi in windows if lo <= e0 <= hi)
 
-    def tally(prod: Any, terms: tuple, count: int, premium: Decimal) -> None:
+    def tally(names: tuple[str, ...], terms: tuple, count: int, premium: Decimal) -> None:
+        """Count policies effective on the same day with the same terms into the cohorts of
+        their months (by month) and, when in the period's window, into the groups `names`."""
         e0 = terms[0][0]
         day, iso, months = judged(e0)
         # has cover on `day`: in the term and before its early end (ISO dates compare as text)
@@ -317,7 +322,7 @@ def _persistency(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]])
                    for e, x, n in terms)
         targets = list(months)
         if whole[0] <= e0 <= whole[1]:
-            targets.append(TOTAL if prod is False else key(prod))
+            targets.extend(names)
         for name in targets:
             g = groups[name]
             g["cohort"] += count
@@ -325,6 +330,11 @@ def _persistency(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]])
             if kept:
                 g["persisting"] += count
                 g["persisting_premium"] += premium
+
+    product = by == "product"
+
+    def names_of(prod: str | None) -> tuple[str, ...]:
+        return (key(prod), TOTAL) if product else (TOTAL,)
 
     # New business in force with its effective date in the window; its renewal one and two terms
     # on, when in force (renewed_from_id is unique: one renewal at most).
@@ -334,27 +344,11 @@ def _persistency(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]])
     cohort = [pol.in_force_at.is_not(None), unindexed(pol.renewed_from_id).is_(None),
               pol.effective_date >= first_start, pol.effective_date <= whole[1]]
     renews = and_(r1.renewed_from_id == pol.id, r1.in_force_at.is_not(None))
-    # Most: covered to its own expiry, no renewal in force: only its dates decide. Grouped in
-    # the order of the cover index, which holds every column read (by product: the policies in
-    # id order with their lines; a policy counts once in each of its products, weighed by the
-    # line's premium).
-    plain = [*cohort, pol.status.not_in(ENDED), r1.id.is_(None)]
-    none = ((None, None, None), (None, None, None))
-    if by == "product":
-        x = (select(pol.id, pol.expiry_date, pol.effective_date).outerjoin(r1, renews)
-             .where(*plain).group_by(pol.id).subquery())
-        for prod, x0, e0, count, premium in run(
-                select(line.product, x.c.expiry_date, x.c.effective_date,
-                       func.count(x.c.id.distinct()), func.sum(line.premium))
-                .select_from(x).join(line, line.policy_id == x.c.id).group_by(*by_position(3))):
-            tally(prod, ((e0, x0, None), *none), count, premium)
-    else:
-        for x0, e0, count, premium in run(
-                select(pol.expiry_date, pol.effective_date, func.count(), func.sum(pol.premium))
-                .outerjoin(r1, renews).where(*plain).group_by(*by_position(2))):
-            tally(False, ((e0, x0, None), *none), count, premium)
-    # The others, ended early (from their own index) or renewed (few): grouped by what decides
-    # the 13th-month cover: dates of each term and any early end.
+    # By product, a policy of one line counts under the product on its row (migration 0005);
+    # one of several lines (few) is read with its lines below.
+    one = [pol.product.is_not(None)] if product else []
+    # The few first: ended early (from their own index) or renewed (through the renewals' index),
+    # grouped by what decides the 13th-month cover: the dates of each term and any early end.
     # (the ended ones: all read from their partial index, not through the cover index)
     cohort_ended = [*cohort[:2], unindexed(pol.effective_date) >= first_start,
                     unindexed(pol.effective_date) <= whole[1]]
@@ -364,29 +358,61 @@ def _persistency(w: Work, p: Period, by: str, groups: dict[str, dict[str, Any]])
              r1.effective_date, r1.expiry_date, ended_on(p, r1, before=before),
              r2.effective_date, r2.expiry_date, ended_on(p, r2, before=before)]
     names = [f"c{i}" for i in range(len(chain))]
+    later = and_(r2.renewed_from_id == r1.id, r2.in_force_at.is_not(None))
+    # the renewed ones not ended, by product and own dates: taken out of the plain groups below
+    renewed: dict[tuple, list] = defaultdict(lambda: [0, ZERO])
     for ended in (True, False):
-        q = (select(pol.id, pol.premium, *(c.label(n) for c, n in zip(chain, names)))
-             .select_from(pol)
-             .join(r1, renews, isouter=ended)
-             .outerjoin(r2, and_(r2.renewed_from_id == r1.id, r2.in_force_at.is_not(None)))
-             .where(*(cohort_ended if ended else cohort),
-                    _ended() if ended else pol.status.not_in(ENDED)))
-        if by == "product":  # (DISTINCT: one row per policy, joined as found, not flattened)
-            x = q.distinct().subquery()
-            q = (select(line.product, *(x.c[n] for n in names), func.count(x.c.id.distinct()),
-                        func.sum(line.premium))
-                 .select_from(x).join(line, line.policy_id == x.c.id)
-                 .group_by(*by_position(1 + len(names))))
-        else:
-            x = q.subquery()
-            q = (select(*(x.c[n] for n in names), func.count(), func.sum(x.c.premium))
-                 .group_by(*by_position(len(names))))
-        for row in run(q):
-            *prod, e0, x0, n0, e1, x1, n1, e2, x2, n2, count, premium = row
-            tally(prod[0] if prod else False, ((e0, x0, n0), (e1, x1, n1), (e2, x2, n2)), count,
-                  premium)
-    if by == "product":  # the whole row counts each policy once, by its yearly premium
-        _persistency(w, p, "total", groups)
+        x = (select((pol.product if product else null()).label("product"), pol.premium,
+                    *(c.label(n) for c, n in zip(chain, names)))
+             .select_from(pol).join(r1, renews, isouter=ended).outerjoin(r2, later)
+             .where(*(cohort_ended if ended else cohort), *one,
+                    _ended() if ended else pol.status.not_in(ENDED))
+             .subquery())
+        q = (select(*(list(x.c)[:1] + [x.c[n] for n in names]), func.count(),
+                    func.sum(x.c.premium))
+             .group_by(*by_position(1 + len(names))))
+        for prod, e0, x0, n0, e1, x1, n1, e2, x2, n2, count, premium in run(q):
+            tally(names_of(prod), ((e0, x0, n0), (e1, x1, n1), (e2, x2, n2)), count, premium)
+            if not ended:
+                taken = renewed[(prod, e0, x0)]
+                taken[0] += count
+                taken[1] += premium
+    # Most: not ended and not renewed: only their own dates decide. Every policy not ended, in the
+    # order of the cover index, which holds every column read, less the renewed ones counted
+    # above (a look-up of each policy's renewal would cost more than the whole read).
+    none = ((None, None, None), (None, None, None))
+    for x0, e0, prod, count, premium in run(
+            select(pol.expiry_date, pol.effective_date,
+                   pol.product if product else null(), func.count(),
+                   func.sum(pol.premium))
+            .where(*cohort, *one, pol.status.not_in(ENDED)).group_by(*by_position(3))):
+        taken = renewed.get((prod, e0, x0))
+        if taken is not None:
+            count, premium = count - taken[0], premium - taken[1]
+        if count:
+            tally(names_of(prod), ((e0, x0, None), *none), count, premium)
+    if not product:
+        return
+    # Several lines (product NULL, few), policy by policy with its lines: it counts once in each
+    # of its products with its yearly premium shared among them in proportion to the lines'
+    # premiums (as earned premium), and once in the whole row.
+    rows = run(select(pol.id, pol.premium, *chain, line.product,
+                      line.premium.label("line_premium"))
+               .select_from(pol).outerjoin(r1, renews).outerjoin(r2, later)
+               .outerjoin(line, line.policy_id == pol.id)
+               .where(*cohort, pol.product.is_(None))
+               .order_by(pol.id, line.id))
+    for _, lines in groupby(rows, key=lambda r: r[0]):
+        lines = list(lines)
+        _, premium, e0, x0, n0, e1, x1, n1, e2, x2, n2 = lines[0][:11]
+        terms = ((e0, x0, n0), (e1, x1, n1), (e2, x2, n2))
+        tally((TOTAL,), terms, 1, premium)
+        whole_lines = sum((r.line_premium or ZERO for r in lines), ZERO)
+        for r in lines:
+            if r.line_premium is None:  # (a policy without lines: in the whole row only)
+                continue
+            share = r.line_premium / whole_lines if whole_lines else Decimal(1) / len(lines)
+            tally((key(r.product),), terms, 1, premium * share)
 
 
 def _month_end(month: str) -> date:
@@ -420,14 +446,17 @@ def portfolio(w: Work, p: Period, *, by: str | None = "product") -> list[dict[st
 
 def _row(name: str, g: dict[str, Any]) -> dict[str, Any]:
     earned = _cents(g["earned"])
+    # (by product, a policy of several lines shares its premium: a cohort's premium may hold
+    # fractions of a cent until rounded here)
+    cohort, persisting = _cents(g["cohort_premium"]), _cents(g["persisting_premium"])
     return {
         "group": name, "earned_premium": earned, "claims_incurred": g["incurred"],
         "claims": g["claims"], "loss_ratio_pct": rate(g["incurred"], earned),
         "up_for_renewal": g["up"], "renewed": g["renewed"], "retention_pct": rate(g["renewed"], g["up"]),
         "cohort": g["cohort"], "persisting": g["persisting"],
-        "persistency_pct": rate(g["persisting"], g["cohort"]), "cohort_premium": g["cohort_premium"],
-        "persisting_premium": g["persisting_premium"],
-        "premium_persistency_pct": rate(g["persisting_premium"], g["cohort_premium"]),
+        "persistency_pct": rate(g["persisting"], g["cohort"]), "cohort_premium": cohort,
+        "persisting_premium": persisting,
+        "premium_persistency_pct": rate(persisting, cohort),
     }
 
 

@@ -78,7 +78,8 @@ def open_policy(w: Work, *, customer_id: int, owner_id: int, application: m.Appl
                  expiry_date=schedule.expiry_date(effective, term_months),
                  sum_insured=sum((s for _, s, _ in lines), ZERO), premium=premium,
                  rate_loading=rate_loading, conditions=conditions, issued_at=when,
-                 renewed_from_id=renewed_from and renewed_from.id)
+                 renewed_from_id=renewed_from and renewed_from.id,
+                 product=lines[0][0] if len(lines) == 1 else None)
     w.session.add(p)
     w.session.flush()
     w.session.add_all(m.PolicyLine(policy_id=p.id, product=product, sum_insured=s, premium=prem)

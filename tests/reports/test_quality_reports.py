@@ -236,6 +236,34 @@ def test_portfolio_an_empty_period_has_the_total_row_only(cli, book):
                                            "0.00", "0.00", None))
 
 
+def test_portfolio_persistency_shares_a_several_line_premium_so_products_add_up_D4(cli, work):
+    """13th-month persistency by product weighs a policy by its yearly premium (after any rate
+    loading), shared among its products in proportion to the line premiums, as earned premium.
+
+    END 2026-03-31: the cohort is new business effective 2024-03-01..2025-02-28.
+    A: term-life 600 + accident 400, premium 1100 (10 % loading), 24 months from 2025-01-01:
+       covered on 2026-02-01 ✓; shares term-life 660, accident 440.
+    B: accident 730, premium 803 (10 % loading), 12 months from 2025-02-01: on 2026-03-01 its
+       cover ended 2026-01-31 ✗.
+    accident: 2 policies, 440 + 803 = 1243, persisting 1 (440): 50.0 %, 440/1243 = 35.4 %
+    term-life: 1 policy, 660, persisting: 100.0 %, 100.0 %
+    (all): 2 policies, 1100 + 803 = 1903 (= 1243 + 660), persisting 1100: 50.0 %, 57.8 %"""
+    with work("sally") as w:
+        c = [factories.customer(w, name=f"Customer {i}") for i in (1, 2)]
+        _policy(w, c[0], eff=date(2025, 1, 1), term=24, premium="1100.00",
+                lines=((TL, "300000.00", "600.00"), (AC, "100000.00", "400.00")))
+        _policy(w, c[1], eff=date(2025, 2, 1), premium="803.00",
+                lines=((AC, "100000.00", "730.00"),))
+    got = cli.json("report", "portfolio", "--from", "2026-01-01", "--to", "2026-03-31")
+    cohort = {r["group"]: (r["cohort"], r["persisting"], r["persistency_pct"], r["cohort_premium"],
+                           r["persisting_premium"], r["premium_persistency_pct"]) for r in got}
+    assert cohort == {
+        "accident": (2, 1, "50.0", "1243.00", "440.00", "35.4"),
+        "term-life": (1, 1, "100.0", "660.00", "660.00", "100.0"),
+        "(all)": (2, 1, "50.0", "1903.00", "1100.00", "57.8"),
+    }
+
+
 # ============================================================================ service
 
 def _staff_id(w, code: str | None) -> int | None:
