@@ -3,7 +3,7 @@ INSURTRACK_TEST_DATABASE_URL is set), a pinned clock, staff of every department,
 for service tests and a CLI runner for command tests.
 
 Isolation: SQLite tests each get a copy of a database migrated once per session; PostgreSQL tests
-share one migrated database whose tables are truncated before each test.
+share one migrated database per xdist worker whose tables are emptied before each test.
 """
 
 from __future__ import annotations
@@ -28,6 +28,17 @@ from insurtrack.domain import models as m
 from insurtrack.services.base import Work
 
 PG_URL = os.environ.get("INSURTRACK_TEST_DATABASE_URL", "")
+# pytest-xdist runs the suite in one process per core: on PostgreSQL each worker has a database of
+# its own (the given one's name with the worker's, created when missing); SQLite stores are files
+# under each test's own tmp_path anyway.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_PG_SERVER_URL = PG_URL
+if PG_URL and WORKER:
+    from sqlalchemy.engine import make_url
+
+    _url = make_url(PG_URL)
+    PG_URL = _url.set(database=f"{_url.database}_{WORKER}").render_as_string(hide_password=False)
+    os.environ["INSURTRACK_TEST_DATABASE_URL"] = PG_URL
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # Staff of every department, created by the `staff` fixture: login -> department.
@@ -46,6 +57,23 @@ STAFF = {
 def local(*args: int) -> datetime:
     """A wall-clock time in Shanghai (the default display timezone), as an aware datetime."""
     return datetime(*args, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _worker_database():
+    """This xdist worker's PostgreSQL database, created on first use."""
+    if PG_URL and PG_URL != _PG_SERVER_URL:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        name = make_url(PG_URL).database
+        engine = create_engine(_PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                {"n": name}).first():
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+    yield
 
 
 @pytest.fixture(autouse=True, scope="session")

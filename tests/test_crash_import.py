@@ -39,12 +39,12 @@ from sqlalchemy import select, text
 from sqlmodel import SQLModel
 
 from insurtrack import db
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, WORKER
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = "2026-03-02T09:00:00+08:00"  # the CLI fixture's clock (tests/conftest.py)
 SEED = 20261126
-APP = "insurtrack-crash-test"  # PGAPPNAME of the runs: their server sessions are found by it
+APP = f"insurtrack-crash-test{WORKER}"  # PGAPPNAME of the runs: their sessions are found by it
 CUSTOMERS = 1500
 POLICIES = 1200
 KILLS = {"customers": 8, "policies": 8, "payments": 8} if PG_URL else \

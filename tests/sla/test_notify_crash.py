@@ -51,7 +51,7 @@ from insurtrack.services import due as due_svc
 from insurtrack.services import staff as staff_svc
 from insurtrack.services.base import Work
 from insurtrack.sla.notify import DIGEST_HEADER
-from tests.conftest import PG_URL, STAFF, local
+from tests.conftest import PG_URL, STAFF, WORKER, local
 from tests.sla.servers import http_receiver, smtp_server  # noqa: F401 - pytest fixtures
 from tests.sla.test_notify import email_template, routes
 
@@ -64,7 +64,7 @@ DEPTS = ("sales", "service", "underwriting", "claims", "manager")
 EXTRA = {f"x{k:02d}": DEPTS[k % 5] for k in range(12)}  # more staff, more digests per run
 WEBHOOK_STAFF = ("sam", "carl", "uma", "x00", "x03", "x06", "x09")  # the rest get mail
 ITEM = re.compile(r"^  #(\d+) ", re.M)
-APP = "insurtrack-crash-test"  # PGAPPNAME of the runs: their server sessions are found by it
+APP = f"insurtrack-crash-test{WORKER}"  # PGAPPNAME of the runs: their sessions are found by it
 
 
 # -- what must arrive, and what did ---------------------------------------------------------------
