@@ -300,8 +300,12 @@ class Harness:
     # -------------------------------------------------------------- environment
     def env(self, db: Optional[Path], config: Optional[Path] = None,
             extra: Optional[dict] = None) -> dict[str, str]:
+        # (PYTHONDONTWRITEBYTECODE: a shell that sets it would have every run compile the
+        # program's sources again; an installed program runs from its cached bytecode, which
+        # the warm-up run writes)
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("INSURTRACK_", "_INSURTRACK_", "COMP_"))}
+               if not k.startswith(("INSURTRACK_", "_INSURTRACK_", "COMP_"))
+               and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
         env.update(INSURTRACK_USER="bench", INSURTRACK_CONFIG=str(config or self.empty_config),
                    INSURTRACK_NOW=NOW, NO_COLOR="1", BENCH_WORK=str(self.work),
                    PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))

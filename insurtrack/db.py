@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,29 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from insurtrack.errors import StoreError
-
-# The newest Alembic revision this code expects; a test checks it against migrations/versions.
-SCHEMA_HEAD = "0005"
-
-
-def resolve_url(flag: str | None, env: Mapping[str, str], configured: str) -> str:
-    """--db > INSURTRACK_DB > database.url > a SQLite file in the user's data directory."""
-    from insurtrack.config import ENV_DB, default_data_dir
-
-    raw = flag or env.get(ENV_DB) or configured
-    if not raw:
-        folder = default_data_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{folder / 'insurtrack.db'}"
-    if "://" in raw:
-        if not raw.startswith(("sqlite", "postgresql")):
-            raise StoreError(f"--db {raw!r}: unsupported database URL (use a file path, "
-                             "sqlite:///PATH or postgresql+psycopg://…)")
-        return raw
-    path = Path(raw).expanduser().resolve()
-    if not path.parent.is_dir():
-        raise StoreError(f"--db {raw!r}: folder {str(path.parent)!r} does not exist")
-    return f"sqlite:///{path}"
+# The schema revision this code expects, and where the database is: in store.py, which the read
+# paths that run without SQLAlchemy use too.
+from insurtrack.store import SCHEMA_HEAD, resolve_url  # noqa: F401
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 10000) -> Engine:

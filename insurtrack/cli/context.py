@@ -43,6 +43,7 @@ class AppContext:
         self.env = env
         self._settings: Settings | None = None
         self._engine: Engine | None = None
+        self._url: str | None = None
 
     @property
     def settings(self) -> Settings:
@@ -53,12 +54,21 @@ class AppContext:
         return self._settings
 
     @property
+    def url(self) -> str:
+        """The database: --db > INSURTRACK_DB > database.url > the default file."""
+        if self._url is None:
+            from insurtrack.store import resolve_url
+
+            self._url = resolve_url(self.db_flag, self.env, self.settings["database.url"])
+        return self._url
+
+    @property
     def engine(self) -> Engine:
         if self._engine is None:
             from insurtrack import db
 
-            url = db.resolve_url(self.db_flag, self.env, self.settings["database.url"])
-            engine = db.make_engine(url, busy_timeout_ms=self.settings["database.busy_timeout_ms"])
+            engine = db.make_engine(self.url,
+                                    busy_timeout_ms=self.settings["database.busy_timeout_ms"])
             db.ensure_schema(engine)
             self._engine = engine
         return self._engine
@@ -131,20 +141,32 @@ class AppContext:
 
     @contextmanager
     def peek(self) -> Iterator[Reader]:
-        """A read-only transaction on a Core connection, without the ORM: for the paths run most
-        (the `due` board), which read through sla/board.py."""
+        """A read-only transaction without the ORM: for the paths run most (the `due` board),
+        which read through sla/board.py. On a SQLite file at the schema head, through the
+        standard library's driver, without importing SQLAlchemy (store.lite_read); otherwise on
+        a Core connection of the engine (which first creates or upgrades the schema)."""
+        from insurtrack import store
+
+        if self._engine is None:
+            with store.lite_read(self.url, self.settings["database.busy_timeout_ms"]) as lite:
+                if lite is not None:
+                    yield self._reader(lite)
+                    return
+        with self.engine.connect() as conn, conn.begin():
+            yield self._reader(conn)
+
+    def _reader(self, conn: Any) -> Reader:
         from insurtrack.services.reader import Reader, resolve_actor
 
-        with self.engine.connect() as conn, conn.begin():
-            actor = resolve_actor(conn, *self.actor_code())
-            if self.as_flag:   # --as someone else: the person at the keyboard is a manager
-                from insurtrack.services.permissions import require_delegation
-                from insurtrack.services.reader import staff_member
+        actor = resolve_actor(conn, *self.actor_code())
+        if self.as_flag:   # --as someone else: the person at the keyboard is a manager
+            from insurtrack.services.permissions import require_delegation
+            from insurtrack.services.reader import staff_member
 
-                real, real_source = self.real_user()
-                require_delegation(actor, real.strip(), real_source,
-                                   lambda code: staff_member(conn, code))
-            yield Reader(session=conn, actor=actor, clock=self.clock, settings=self.settings)
+            real, real_source = self.real_user()
+            require_delegation(actor, real.strip(), real_source,
+                               lambda code: staff_member(conn, code))
+        return Reader(session=conn, actor=actor, clock=self.clock, settings=self.settings)
 
     def _actor(self, session, allow_bootstrap: bool) -> Any:
         from sqlalchemy import func, select

@@ -233,22 +233,53 @@ class Output:
         directly — rich lays out a table cell by cell, seconds for the thousands of rows of a
         big book's `due` (issue 5). Wide (CJK) characters count two columns; control characters
         are not passed through to the terminal."""
+        text_of = self._text
+        heads = [c.replace("_", " ") for c in cols]
+        right = [False] * len(cols)
+        columns = []   # per column, the text of each row's cell
+        for i, c in enumerate(cols):
+            texts = []
+            for r in rows:
+                value = r.get(c)
+                if value.__class__ is not str:
+                    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+                        right[i] = True
+                    value = text_of(value)
+                texts.append(value)
+            columns.append(texts)
+        everything = "".join(heads) + "".join("".join(texts) for texts in columns)
+        if everything.isascii() and everything.isprintable():
+            # every cell one line of plain characters (the usual case): a column's width is its
+            # longest text, each cell padded by str.ljust / rjust
+            widths = [max(len(h), *map(len, texts)) if texts else len(h)
+                      for h, texts in zip(heads, columns)]
+            total = sum(widths) + 3 * len(widths) - 1 if widths else 0
+            pads = [str.rjust if numeric else str.ljust for numeric in right]
+            out = [_printable(title)] if title else []
+            out.append((" " + "   ".join(pad(h, w) for h, w, pad in zip(heads, widths, pads))
+                        ).rstrip())
+            out.append("─" * total)
+            padded = [[pad(t, w) for t in texts] for texts, w, pad in zip(columns, widths, pads)]
+            out.extend((" " + "   ".join(cells)).rstrip() for cells in zip(*padded))
+            self.stdout.write("\n".join(out) + "\n")
+            return
+        self._plain_cells(heads, rows, cols, right, title=title)
+
+    def _plain_cells(self, heads: list[str], rows: Sequence[Row], cols: Sequence[str],
+                     right: list[bool], *, title: str | None) -> None:
+        """_plain_table for cells of several lines, wide (CJK) or control characters."""
         from rich.cells import cell_len
 
         def width(text: str) -> int:
             return len(text) if text.isascii() else cell_len(text)
 
         text_of = self._text
-        heads = [c.replace("_", " ") for c in cols]
         widths = [width(h) for h in heads]
-        right = [False] * len(cols)
         body = []   # per row: per column (lines of the cell, their widths)
         for r in rows:
             cells = []
             for i, c in enumerate(cols):
                 value = r.get(c)
-                if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-                    right[i] = True
                 text = value if type(value) is str else text_of(value)
                 if not text.isprintable():
                     text = _printable(text)

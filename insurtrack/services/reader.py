@@ -2,7 +2,8 @@
 connection, who acts, the clock and the configuration. The ORM's `Work` (services/base.py) is
 this plus a session and the steps that write.
 
-Who acts is resolved here for both: a known, active staff member (or a clear refusal).
+Who acts is resolved here for both: a known, active staff member (or a clear refusal). The
+statements are plain SQL run through store.rows, so that on SQLite they need no SQLAlchemy at all.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
 from insurtrack.clock import Clock
-from insurtrack.domain.tables import staff as S
 from insurtrack.errors import NotPermitted
+from insurtrack.store import flag, rows
 
 
 @dataclass(frozen=True)
@@ -27,9 +26,18 @@ class Actor:
     department: str
 
 
+@dataclass(frozen=True)
+class StaffRow:
+    id: int
+    code: str
+    department: str
+    active: bool
+
+
 @dataclass
 class Reader:
-    """A read-only transaction: `session` is a Core connection (or an ORM session)."""
+    """A read-only transaction: `session` is a store.LiteConnection, a Core connection or an
+    ORM session (store.rows runs a statement on any of them)."""
 
     session: Any
     actor: Any
@@ -44,10 +52,14 @@ class Reader:
         return when.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def staff_member(conn: Any, code: str) -> Any:
+def staff_member(conn: Any, code: str) -> StaffRow | None:
     """The staff member with this login (code, department, active), or None."""
-    return conn.execute(select(S.c.id, S.c.code, S.c.department, S.c.active)
-                        .where(S.c.code == code)).first()
+    found = rows(conn, "SELECT id, code, department, active FROM staff WHERE code = :code",
+                 {"code": code})
+    if not found:
+        return None
+    sid, login, department, active = found[0]
+    return StaffRow(sid, login, department, bool(flag(active)))
 
 
 def resolve_actor(conn: Any, code: str, source: str) -> Actor:
@@ -55,7 +67,7 @@ def resolve_actor(conn: Any, code: str, source: str) -> Actor:
     login came from (--as, INSURTRACK_USER, the config, the login name)."""
     row = staff_member(conn, code)
     if row is None:
-        if conn.execute(select(func.count()).select_from(S)).scalar_one() == 0:
+        if not rows(conn, "SELECT 1 FROM staff LIMIT 1"):
             raise NotPermitted(
                 f"no staff are registered yet; add the first one with "
                 f"`insurtrack staff add {code or 'LOGIN'} --name NAME --dept manager`")

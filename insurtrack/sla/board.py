@@ -1,13 +1,15 @@
 """The `due` board: what is due today, at risk, overdue or breached at any instant, the load
 falling due (forecast), and whether the rules changed since the open clocks were computed.
 
-Read through SQLAlchemy Core on the light tables of domain/tables.py, never the ORM: the board is
-what staff and cron run most (issue 5: `due` under 0.35 s at 1,000,000 policies, at most 1.3 times
-`due` on an empty database), and importing SQLModel and the mappers alone costs more than that.
-Each function takes a reader `r`: anything with `session` (a Core connection, or an ORM session:
-both execute these statements), `settings`, `actor` (with `id` and `department`) and `now()` —
-services/reader.py's Reader, or the ORM's Work (cron's notify plans with these too). The rows are
-read-only records with the follow-up's columns as attributes.
+Plain SQL run through store.rows, never the ORM: the board is what staff and cron run most
+(issue 5: `due` under 0.35 s at 1,000,000 policies, at most 1.3 times `due` on an empty database),
+and importing SQLModel and the mappers costs more than that, SQLAlchemy alone a third of it. On
+a SQLite file `due` reads through the standard library's driver (store.lite_read); elsewhere the
+same statements run on a SQLAlchemy connection. Each function takes a reader `r`: anything with
+`session` (a store.LiteConnection, a Core connection or an ORM session), `settings`, `actor`
+(with `id` and `department`) and `now()` — services/reader.py's Reader, or the ORM's Work (cron's
+notify plans with these too). The rows are read-only records (FollowUp) with the follow-up's
+columns as attributes, valued as the column types read them (store.instant, day, document).
 
 The board at the present (or a future) instant reads only open follow-ups, through the
 (status, due_at) and (status, warn_at) indexes: its cost follows what is due, not the size of the
@@ -18,18 +20,14 @@ stood then (its history and pauses), so the same records always give the same pi
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from collections import Counter, namedtuple
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import null, or_, select, text
-
 from insurtrack.domain.states import Department
-from insurtrack.domain.tables import customer as C
-from insurtrack.domain.tables import followup as F
-from insurtrack.domain.tables import staff as S
 from insurtrack.errors import BadInput, NotFound
 from insurtrack.sla.rules import Rule
+from insurtrack.store import bind_instant, day, document, instant, rows
 
 OPEN, PAUSED, DONE, CANCELLED = "open", "paused", "done", "cancelled"
 LIVE = (OPEN, PAUSED)
@@ -39,13 +37,32 @@ SEVERITY = {s: i for i, s in enumerate(STATES)}
 BOARD_COLUMNS = ["id", "state", "department", "assignee", "rule", "source", "subject", "customer",
                  "title", "due", "late_by"]
 MACHINE_COLUMNS = BOARD_COLUMNS + ["due_at", "warn_at"]  # json / csv: exact instants too
-COLUMNS = tuple(F.c)   # a candidate row: every column of the light table
+# A candidate row: the follow-up's columns the board reads (tests/domain/test_tables.py checks
+# them against the model's table).
+COLUMNS = ("id", "rule", "rule_fp", "kind", "subject", "anchor_ref", "anchor_date", "occurrence",
+           "customer_id", "department", "assignee_id", "title", "status", "opened_at",
+           "started_at", "due_at", "warn_at", "paused_at", "pauses", "history", "closed_at")
+FollowUp = namedtuple("FollowUp", COLUMNS)
+SELECT = "SELECT " + ", ".join(COLUMNS) + " FROM followup"
 # An open follow-up's clock now and from now on is its current one (due_at, warn_at): the board
 # at the present or a future instant reads neither its history nor its pauses (JSON, the most
 # costly columns to read back), only a past instant does (clock_at).
-PRESENT = tuple(c for c in F.c if c.name not in ("pauses", "history")) + (
-    null().label("pauses"), null().label("history"))
+PRESENT = "SELECT " + ", ".join("NULL" if c in ("pauses", "history") else c
+                                for c in COLUMNS) + " FROM followup"
 _TICK = timedelta(microseconds=1)
+
+
+def followups(r: Reader, select: str, where: str, params: dict[str, Any]) -> list[FollowUp]:
+    """Follow-ups as FollowUp records, their values as the column types read them."""
+    out = []
+    for (fid, rule, fp, kind, subject, aref, adate, occurrence, cid, dept, assignee, title,
+         status, opened, started, due, warn, paused, pauses, history, closed) in rows(
+            r.session, f"{select} WHERE {where}", params):
+        out.append(FollowUp(fid, rule, fp, kind, subject, aref, day(adate), occurrence, cid, dept,
+                            assignee, title, status, instant(opened), instant(started),
+                            instant(due), instant(warn), instant(paused), document(pauses),
+                            document(history), instant(closed)))
+    return out
 
 Reader = Any   # services/reader.Reader or services/base.Work
 
@@ -106,26 +123,28 @@ def _late(due: datetime, at: datetime) -> str:
     return f"{hours}h {mins}m" if hours else f"{mins}m"
 
 
-def present_queries(r: Reader, at: datetime) -> tuple[Any, Any]:
+def present_queries(r: Reader, at: datetime) -> tuple[tuple[str, dict], tuple[str, dict]]:
     """Open follow-ups due by the end of `at`'s day, and those inside their warning window: two
-    range scans of the (status, due_at) and (status, warn_at) indexes."""
+    range scans of the (status, due_at) and (status, warn_at) indexes. Each is (the WHERE
+    clause, its parameters)."""
     cal = r.settings.calendar
     horizon = cal.end_of_day(cal.local_date(at))
     # `<=`: a day deadline due today falls exactly at the end of today (the next local midnight)
-    return (select(*PRESENT).where(F.c.status == OPEN, F.c.due_at <= horizon),
-            select(*PRESENT).where(F.c.status == OPEN, F.c.warn_at <= at))
+    return (("status = :open AND due_at <= :at", {"open": OPEN,
+                                                   "at": bind_instant(r.session, horizon)}),
+            ("status = :open AND warn_at <= :at", {"open": OPEN,
+                                                    "at": bind_instant(r.session, at)}))
 
 
 def candidates(r: Reader, at: datetime) -> list[Any]:
     """Follow-ups that may be due, at risk or late at `at`."""
     if at >= r.now() - timedelta(seconds=1):
-        by_due, by_warn = present_queries(r, at)
-        rows = {f.id: f for f in r.session.execute(by_due)}
-        rows.update({f.id: f for f in r.session.execute(by_warn)})
-        return list(rows.values())
-    q = select(*COLUMNS).where(F.c.opened_at <= at,
-                               or_(F.c.status.in_(LIVE), F.c.closed_at > at))
-    return list(r.session.execute(q))
+        # one statement: each row once, read through both indexes (SQLite's OR by union)
+        (by_due, p1), (by_warn, p2) = present_queries(r, at)
+        return followups(r, PRESENT, f"({by_due}) OR ({by_warn.replace(':at', ':warn')})",
+                         {**p1, "warn": p2["at"]})
+    return followups(r, SELECT, "opened_at <= :at AND (status IN (:open, :paused) OR closed_at > :at)",
+                     {"at": bind_instant(r.session, at), "open": OPEN, "paused": PAUSED})
 
 
 def _kind_filter(r: Reader, kinds: list[str]) -> set[str]:
@@ -185,18 +204,25 @@ def board(r: Reader, *, at: datetime | None = None, mine: bool = False,
 def _rows(r: Reader, found: list[tuple[Any, str]], at: datetime) -> list[dict[str, Any]]:
     who = staff_codes(r, {f.assignee_id for f, _ in found})
     custs = _customer_codes(r, {f.customer_id for f, _ in found})
-    rows = []
+    shown: dict[datetime, str] = {}   # many items share a deadline (the end of a day)
+    sources: dict[str, str] = {}
+    out = []
     for f, state in found:
-        clock = clock_at(f, at) or (f.due_at, f.warn_at)
-        rows.append({
+        due, warn = clock_at(f, at) or (f.due_at, f.warn_at)
+        deadline = shown.get(due)
+        if deadline is None:
+            deadline = shown[due] = local_deadline(r, due)
+        source = sources.get(f.rule)
+        if source is None:
+            source = sources[f.rule] = _source(r, f)
+        out.append({
             "id": f.id, "state": state, "department": f.department,
-            "assignee": who.get(f.assignee_id, ""), "rule": f.rule, "source": _source(r, f),
+            "assignee": who.get(f.assignee_id, ""), "rule": f.rule, "source": source,
             "subject": f.subject, "customer": custs.get(f.customer_id, ""), "title": _title(f),
-            "due": local_deadline(r, clock[0]), "late_by": _late(clock[0], at),
-            "due_at": clock[0], "warn_at": clock[1],
+            "due": deadline, "late_by": _late(due, at), "due_at": due, "warn_at": warn,
         })
-    rows.sort(key=lambda x: (x["department"], x["assignee"], SEVERITY[x["state"]], x["due_at"], x["id"]))
-    return rows
+    out.sort(key=lambda x: (x["department"], x["assignee"], SEVERITY[x["state"]], x["due_at"], x["id"]))
+    return out
 
 
 def local_deadline(r: Reader, due: datetime) -> str:
@@ -214,10 +240,19 @@ def _title(f: Any) -> str:
 
 
 def _customer_codes(r: Reader, ids: set[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict(r.session.execute(select(C.c.id, C.c.code).where(C.c.id.in_(wanted))).all())
+    return _codes(r, "customer", ids)
+
+
+def _codes(r: Reader, table: str, ids: set[int | None]) -> dict[int, str]:
+    """{id: code} of these customers or staff members (login), a few hundred ids a statement."""
+    wanted = sorted(i for i in ids if i is not None)
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        part = wanted[start:start + 500]
+        marks = ", ".join(f":i{n}" for n in range(len(part)))
+        found.update(rows(r.session, f"SELECT id, code FROM {table} WHERE id IN ({marks})",
+                          {f"i{n}": i for n, i in enumerate(part)}))
+    return found
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -234,12 +269,15 @@ def forecast(r: Reader, *, days: int, department: Department | None = None,
     first = cal.local_date(now)
     end = cal.end_of_day(first + timedelta(days=days - 1))
     live_rules = {rule.name for rule in r.settings.rulebook.rules} | set(MANUAL_RULES)
-    q = select(F.c.rule, F.c.department, F.c.due_at, F.c.assignee_id
-               ).where(F.c.status == OPEN, F.c.due_at <= end)  # end of the last day
+    sql = ("SELECT rule, department, due_at, assignee_id FROM followup "
+           "WHERE status = :open AND due_at <= :end")  # end of the last day
+    params: dict[str, Any] = {"open": OPEN, "end": bind_instant(r.session, end)}
     if department:
-        q = q.where(F.c.department == Department(department).value)
+        sql += " AND department = :dept"
+        params["dept"] = Department(department).value
     counts: Counter[tuple[date, str]] = Counter()
-    for rule, dept, due, assignee in r.session.execute(q).all():
+    for rule, dept, due, assignee in rows(r.session, sql, params):
+        due = instant(due)
         if rule not in live_rules:
             continue
         if mine and not (assignee == r.actor.id or (assignee is None and dept == r.actor.department)):
@@ -264,11 +302,11 @@ def stale_rules(session: Any, book: Any) -> list[Rule]:
     if not book.rules:
         return []
     sql, params = stale_query(book)
-    hits = session.execute(sql, params).one()
+    hits = rows(session, sql, params)[0]
     return [rule for rule, hit in zip(book.rules, hits) if hit]
 
 
-def stale_query(book: Any) -> tuple[Any, dict[str, str]]:
+def stale_query(book: Any) -> tuple[str, dict[str, str]]:
     """SELECT (open follow-ups of rule 1 under another fingerprint), (…of rule 2)…, with its
     parameters. "Another" as below or above the current one: two range seeks in the (status,
     rule, rule_fp) index that find nothing when all is current (`!=` would read every open
@@ -281,21 +319,18 @@ def stale_query(book: Any) -> tuple[Any, dict[str, str]]:
     for i, rule in enumerate(book.rules):
         params[f"r{i}"], params[f"f{i}"] = rule.name, fingerprint(rule)
         parts.append("(" + " OR ".join(probe.format(live=live, i=i, op=op) for op in "<>") + ")")
-    return text("SELECT " + ", ".join(parts)), params
+    return "SELECT " + ", ".join(parts), params
 
 
 def staff_codes(r: Reader, ids: set[int | None]) -> dict[int, str]:
-    """Login codes of staff ids, in one query (for rendering)."""
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict(r.session.execute(select(S.c.id, S.c.code).where(S.c.id.in_(wanted))).all())
+    """Login codes of staff ids (for rendering)."""
+    return _codes(r, "staff", ids)
 
 
 def customer_id(r: Reader, code: str) -> int:
     """The id of the customer with this code, or NotFound."""
     code = (code or "").strip().upper()
-    found = r.session.execute(select(C.c.id).where(C.c.code == code)).scalar_one_or_none()
-    if found is None:
+    found = rows(r.session, "SELECT id FROM customer WHERE code = :code", {"code": code})
+    if not found:
         raise NotFound("customer", code)
-    return found
+    return found[0][0]

@@ -161,3 +161,25 @@ def test_streamed_json_is_what_json_dumps_with_indent_writes(rows, cols):
     expected = json.dumps([{c: o._json(r.get(c)) for c in cols} for r in rows],
                           ensure_ascii=False, indent=2) + "\n"
     assert out.getvalue() == expected
+
+
+PLAIN_CELLS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
+                        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12),
+                        st.decimals(allow_nan=False, allow_infinity=False, places=2,
+                                    min_value=-10**6, max_value=10**6), st.dates())
+
+
+@given(rows=st.lists(st.fixed_dictionaries({"a": PLAIN_CELLS, "bb": PLAIN_CELLS, "c_d": PLAIN_CELLS}),
+                     min_size=1, max_size=6))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_plain_ascii_table_is_laid_out_as_the_cell_by_cell_table(rows):
+    """The pipe's table of one-line ASCII cells (the `due` board's usual case) is written column by
+    column with str.ljust / rjust (issue 5): the same text as the general, cell-by-cell layout."""
+    cols = ["a", "bb", "c_d"]
+    fast, _ = render("table", "rows", rows, cols)
+    out = io.StringIO()
+    o = Output("table", tz=ZoneInfo("Asia/Shanghai"), stdout=out, stderr=io.StringIO())
+    right = [any(isinstance(r[c], (int, Decimal)) and not isinstance(r[c], bool) for r in rows)
+             for c in cols]
+    o._plain_cells([c.replace("_", " ") for c in cols], rows, cols, right, title=None)
+    assert fast == out.getvalue()

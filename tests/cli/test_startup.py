@@ -131,8 +131,9 @@ def test_python_dash_m_runs(tmp_path):
 
 
 def test_the_due_board_reads_without_the_orm(tmp_path):
-    """`due` — cron's and staff's most frequent command — reads through SQLAlchemy Core alone
-    (sla/board.py): SQLModel, pydantic and the ORM are not even imported (issue 5)."""
+    """`due` — cron's and staff's most frequent command — reads a SQLite book through the
+    standard library's driver (store.lite_read, sla/board.py): SQLAlchemy, SQLModel, pydantic
+    and the ORM are not even imported (issue 5)."""
     import os
 
     db = tmp_path / "book.db"
@@ -147,6 +148,7 @@ def test_the_due_board_reads_without_the_orm(tmp_path):
     for args in (["due"], ["due", "--format", "json"], ["due", "--forecast", "7d"]):
         done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
                               text=True, env={**os.environ, **env, "HEAVY": json.dumps(
-                                  ["sqlmodel", "pydantic", "alembic", "apprise"])}, timeout=60)
+                                  ["sqlalchemy", "sqlmodel", "pydantic", "alembic", "apprise"])},
+                              timeout=60)
         line = [l for l in done.stderr.splitlines() if l.startswith("HEAVY=")][-1]
         assert json.loads(line[len("HEAVY="):]) == [], (args, done.stderr)
