@@ -436,12 +436,11 @@ class _LocalTimes(dict):
         return found
 
 
-def _compile(cols: list[str], kinds: list[Any], at: list[int], as_json: bool,
-             tz: tzinfo | None) -> Callable[[Sequence[Sequence[Any]]], list[str]]:
-    """One function rendering a batch of rows to lines: a list comprehension joining an inline
-    expression per column (the common cases inline, the rare ones a call) — str.join over a
-    tuple, which costs a third of an f-string's formatting of the same fields."""
-    from json import JSONDecoder, JSONEncoder, dumps
+def _cells(as_json: bool, tz: tzinfo | None) -> tuple[dict[str, Any], dict[str, str], str]:
+    """The namespace and the Python expression of each stored kind for a value v that is not
+    None, and the text of None: what _compile inlines per column and what the SQL renderer
+    calls for the values it leaves to Python (_python_cell)."""
+    from json import JSONDecoder, JSONEncoder
     from json.encoder import encode_basestring
 
     times = _LocalTimes(tz, '"' if as_json else "")
@@ -469,7 +468,6 @@ def _compile(cols: list[str], kinds: list[Any], at: list[int], as_json: bool,
         ns[f"Q{k}"] = c
     quoted = " or ".join(["v.startswith(FS)", "DQ in v"]
                          + [f"Q{k} in v" for k in range(len(_MUST_QUOTE))])
-    none = "NUL" if as_json else "E"
     shown = {  # how a value v (not None) of each kind is written
         "name": "ENC(v)" if as_json else "v",
         "text": "ENC(v)" if as_json else f"(Q(v) if {quoted} else v)",
@@ -480,6 +478,31 @@ def _compile(cols: list[str], kinds: list[Any], at: list[int], as_json: bool,
         "date": "DQ + v + DQ" if as_json else "v",
     }
     ns.update(E="", NUL="null", YES="true" if as_json else "yes", NO="false" if as_json else "no")
+    return ns, shown, "NUL" if as_json else "E"
+
+
+def _field(kind: str, value: str, shown: dict[str, str], none: str, as_json: bool,
+           convert: str | None = None) -> str:
+    """The Python expression writing the stored value `value` (an expression) of this kind;
+    `convert`: the name of a function giving the value to write (None for none)."""
+    if kind == "json":
+        return f"J({value})"
+    if convert is not None:
+        test = f"(v := {value}) is not None and (v := {convert}(v)) is not None"
+        return f"({shown[kind]} if {test} else {none})"
+    if not as_json and kind in ("name", "date"):  # None and "" both write nothing
+        return f"({value} or E)"
+    return f"({shown[kind]} if (v := {value}) is not None else {none})"
+
+
+def _compile(cols: list[str], kinds: list[Any], at: list[int], as_json: bool,
+             tz: tzinfo | None) -> Callable[[Sequence[Sequence[Any]]], list[str]]:
+    """One function rendering a batch of rows to lines: a list comprehension joining an inline
+    expression per column (the common cases inline, the rare ones a call) — str.join over a
+    tuple, which costs a third of an f-string's formatting of the same fields."""
+    from json import dumps
+
+    ns, shown, none = _cells(as_json, tz)
     fields = []  # one expression per column over the row r (v, h: scratch names)
     for i, kind in enumerate(kinds):
         convert = None
@@ -488,15 +511,8 @@ def _compile(cols: list[str], kinds: list[Any], at: list[int], as_json: bool,
             ns[f"F{i}"] = convert
         if kind not in STORED_KINDS or kind == "json" and convert is not None:
             raise ValueError(f"no stored kind {kind!r} (column {cols[i]!r})")
-        if kind == "json":
-            fields.append(f"J(r[{at[i]}])")
-        elif convert is not None:
-            test = f"(v := r[{at[i]}]) is not None and (v := F{i}(v)) is not None"
-            fields.append(f"({shown[kind]} if {test} else {none})")
-        elif not as_json and kind in ("name", "date"):  # None and "" both write nothing
-            fields.append(f"(r[{at[i]}] or E)")
-        else:
-            fields.append(f"({shown[kind]} if (v := r[{at[i]}]) is not None else {none})")
+        fields.append(_field(kind, f"r[{at[i]}]", shown, none, as_json,
+                             f"F{i}" if convert is not None else None))
     if len(cols) < 2:  # csv writes a lone empty field as "": not worth a case of its own
         raise ValueError("stream() writes rows of two columns or more")
     if as_json:  # the layout of json.dumps(row, indent=2), indented once more
