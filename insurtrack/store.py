@@ -97,6 +97,65 @@ def lite_read(url: str, busy_timeout_ms: int) -> Iterator[LiteConnection | None]
         raw.close()
 
 
+
+@contextmanager
+def snapshot(path: str, count: int, *, wait_ms: int = 200) -> Iterator[list[sqlite3.Connection]]:
+    """Up to `count` read-only connections to the SQLite file `path`, each in a read
+    transaction, all on the same snapshot of the book, for threads to read in parallel (each
+    connection used by one thread at a time): `export` (reports/export.py). Their text comes as
+    UTF-8 bytes.
+
+    The same snapshot: in WAL mode a read transaction sees the book as it was at its first read,
+    so two readers begun one after the other could see two states if a writer committed in
+    between. A third connection therefore holds the write lock (BEGIN IMMEDIATE: readers go on,
+    writers wait) while each reader begins and reads, and lets go as soon as all have: no commit
+    can fall between two readers' first reads. Where the lock cannot be had within `wait_ms` (a
+    writer holds it; a file this user may only read) there is one reader."""
+    from insurtrack.errors import StoreError
+
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    readers: list[sqlite3.Connection] = []
+    lock = None
+    try:
+        try:
+            if count > 1:
+                try:
+                    lock = sqlite3.connect(path, timeout=wait_ms / 1000, isolation_level=None)
+                    lock.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error:
+                    if lock is not None:
+                        lock.close()
+                    lock, count = None, 1
+            for _ in range(count):
+                reader = sqlite3.connect(uri, uri=True, isolation_level=None,
+                                         check_same_thread=False, timeout=10)
+                readers.append(reader)
+                reader.text_factory = bytes
+                reader.execute("PRAGMA temp_store = MEMORY")
+                reader.execute("BEGIN")
+                reader.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # its snapshot
+            if lock is not None:
+                lock.execute("ROLLBACK")
+                lock.close()
+                lock = None
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the database {path!r}: {exc}") from exc
+        yield readers
+    finally:
+        if lock is not None:
+            lock.close()
+        for reader in readers:
+            reader.close()  # its read transaction ends with it
+
+
+def sqlite_path(conn: Any) -> str | None:
+    """The file of the SQLite database a read path's connection is on (a LiteConnection, or
+    SQLAlchemy's Connection or Session); None for another database or one in memory."""
+    if not is_sqlite(conn):
+        return None
+    found = [r for r in rows(conn, "PRAGMA database_list") if r[1] == "main"]
+    return found[0][2] or None if found else None
+
 def rows(conn: Any, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
     """The rows of one statement (`:name` parameters) on any connection of the read paths."""
     if isinstance(conn, LiteConnection):

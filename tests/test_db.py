@@ -1,15 +1,17 @@
 """The store: Alembic owns the schema, the first command upgrades it, SQLite is tuned (D3)."""
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
 from sqlmodel import SQLModel
 
-from insurtrack import db
+from insurtrack import db, store
+from insurtrack.domain import models as m
 from insurtrack.errors import StoreError
 from tests.conftest import PG_URL
 
@@ -127,3 +129,30 @@ def test_upgrade_to_0005_puts_a_one_line_policys_product_on_its_row(engine, work
     with engine.connect() as conn:
         got = dict(conn.exec_driver_sql("SELECT code, product FROM policy").all())
     assert got == {one: "term-life", two: None}
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's snapshots")
+def test_snapshot_readers_share_one_snapshot_and_never_write(engine, staff):
+    """store.snapshot(): read-only connections that all see the book as it was when they began —
+    a commit afterwards is seen by none — and one reader when the write lock (which holds
+    writers off while the readers begin) cannot be had."""
+    import sqlite3
+
+    def count(conn) -> int:
+        return conn.execute("SELECT count(*) FROM staff").fetchone()[0]
+
+    before = len(staff)
+    with store.snapshot(engine.url.database, 2) as readers:
+        assert len(readers) == 2
+        with engine.begin() as conn:  # a writer commits while the readers are open
+            conn.execute(insert(m.Staff), [{"code": "late", "name": "Late", "department":
+                                            "sales", "created_at": datetime.now(timezone.utc)}])
+        assert [count(r) for r in readers] == [before, before]
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            readers[0].execute("DELETE FROM staff")
+    with store.snapshot(engine.url.database, 2) as readers:
+        assert [count(r) for r in readers] == [before + 1] * 2
+    with db.write(engine) as session:  # another writer holds the lock: one reader
+        session.execute(select(1))
+        with store.snapshot(engine.url.database, 2, wait_ms=10) as readers:
+            assert len(readers) == 1

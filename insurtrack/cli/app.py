@@ -208,6 +208,10 @@ def root(
 
 def main() -> None:
     """Console entry point: unexpected errors become a short message, not a traceback."""
+    if "export" in sys.argv[1:]:  # before any connection: SQLite threads that do not queue
+        from insurtrack.sqlitelib import unshare_allocator
+
+        unshare_allocator()
     try:
         app(prog_name="insurtrack")  # also as `python -m insurtrack` (completion keys on it)
     except Exception as exc:  # a bug: say so plainly, keep the traceback for those who ask

@@ -5,6 +5,9 @@ Value rules (tested in tests/cli/test_output.py): money and other Decimals are e
 ("1200.50"); instants are shown in the configured timezone (ISO 8601 with offset in json and csv);
 dates are ISO; None is empty (null in json).
 
+Big exports on SQLite are rendered by SQLite itself by the same rules written in SQL (SqlRender,
+stream_blocks); the fast paths are tested to write the same bytes as rows().
+
 CSV is UTF-8; `excel=True` starts it with a byte-order mark so Excel reads Chinese text right. A
 text cell starting with =, +, -, @ (or a tab or carriage return) is prefixed with a single quote so
 a spreadsheet never runs it as a formula (OWASP "CSV injection"); numbers are left as they are.
@@ -195,6 +198,56 @@ class Output:
                 out.write(("\n  " if first else ",\n  ") + ",\n  ".join(render(batch)))
                 first = False
         out.write("\n]\n" if not first else "]\n")
+
+    def sql_render(self) -> SqlRender:
+        """The rules of stream() as SQL, for SQLite to render rows (stream_blocks())."""
+        if self.format is OutputFormat.TABLE:
+            raise ValueError("sql_render() renders json or csv")
+        return SqlRender(self.format is OutputFormat.JSON, self.tz)
+
+    def stream_blocks(self, columns: Sequence[str], blocks: Iterable[str | bytes]) -> None:
+        """Rows SQLite rendered as sql_render() says, a block of them at a time (text, or UTF-8
+        bytes: written to the byte stream under stdout where that writes the same bytes), in
+        the frame stream() writes: the csv header (after --excel's mark), or json's array."""
+        if self.format is OutputFormat.TABLE:
+            raise ValueError("stream_blocks() writes json or csv")
+        out = self.stdout
+        raw = _binary(out)
+        if raw is not None:
+            out.flush()
+
+        def write(text: str | bytes) -> None:
+            if isinstance(text, bytes) and _NUL in text:  # NUL characters (SqlRender.python)
+                text = text.replace(_NUL, b"\0")
+            if raw is not None:
+                raw.write(text if isinstance(text, bytes) else text.encode())
+            else:
+                out.write(text if isinstance(text, str) else text.decode())
+
+        if self.format is OutputFormat.CSV:
+            import io
+
+            head = io.StringIO()
+            if self.excel and not self._bom_written:
+                head.write("\ufeff")
+                self._bom_written = True
+            csv.writer(head, lineterminator="\n").writerow([safe_cell(c) for c in columns])
+            write(head.getvalue())
+            for block in blocks:
+                if block:
+                    write(block)
+                    write("\n")
+        else:
+            write("[")
+            first = True
+            for block in blocks:
+                if block:
+                    write("\n  " if first else ",\n  ")
+                    write(block)
+                    first = False
+            write("\n]\n" if not first else "]\n")
+        if raw is not None:
+            raw.flush()
 
     def _plain(self) -> bool:
         return bool(os.environ.get("NO_COLOR")) or not _isatty(self.stdout)
@@ -436,12 +489,11 @@ class _LocalTimes(dict):
         return found
 
 
-def _compile(cols: list[str], kinds: list[Any], at: list[int], as_json: bool,
-             tz: tzinfo | None) -> Callable[[Sequence[Sequence[Any]]], list[str]]:
-    """One function rendering a batch of rows to lines: a list comprehension joining an inline
-    expression per column (the common cases inline, the rare ones a call) — str.join over a
-    tuple, which costs a third of an f-string's formatting of the same fields."""
-    from json import JSONDecoder, JSONEncoder, dumps
+def _cells(as_json: bool, tz: tzinfo | None) -> tuple[dict[str, Any], dict[str, str], str]:
+    """The namespace and the Python expression of each stored kind for a value v that is not
+    None, and the text of None: what _compile inlines per column and what the SQL renderer
+    calls for the values it leaves to Python (_python_cell)."""
+    from json import JSONDecoder, JSONEncoder
     from json.encoder import encode_basestring
 
     times = _LocalTimes(tz, '"' if as_json else "")
@@ -459,17 +511,18 @@ def _compile(cols: list[str], kinds: list[Any], at: list[int], as_json: bool,
 
     if as_json:  # nested as json.dumps(row, ensure_ascii=False, indent=2) nests it
         nested = JSONEncoder(ensure_ascii=False, indent=2).encode
-        ns["J"] = lambda stored: nested(value(stored)).replace("\n", "\n    ")
+        ns["JV"] = lambda doc: nested(doc).replace("\n", "\n    ")
     else:  # the JSON text as _payload_text writes it
         compact = JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        ns["J"] = lambda stored: _csv_text(compact(value(stored)))
+        ns["JV"] = lambda doc: _csv_text(compact(doc))
+    ns["DEC"] = value
+    ns["J"] = lambda stored: ns["JV"](value(stored))
     w = times.width
     money = "(f'{v // 100}.{P2[v % 100]}' if v >= 0 else M(v))"
     for k, c in enumerate(_MUST_QUOTE):
         ns[f"Q{k}"] = c
     quoted = " or ".join(["v.startswith(FS)", "DQ in v"]
                          + [f"Q{k} in v" for k in range(len(_MUST_QUOTE))])
-    none = "NUL" if as_json else "E"
     shown = {  # how a value v (not None) of each kind is written
         "name": "ENC(v)" if as_json else "v",
         "text": "ENC(v)" if as_json else f"(Q(v) if {quoted} else v)",
@@ -480,6 +533,31 @@ def _compile(cols: list[str], kinds: list[Any], at: list[int], as_json: bool,
         "date": "DQ + v + DQ" if as_json else "v",
     }
     ns.update(E="", NUL="null", YES="true" if as_json else "yes", NO="false" if as_json else "no")
+    return ns, shown, "NUL" if as_json else "E"
+
+
+def _field(kind: str, value: str, shown: dict[str, str], none: str, as_json: bool,
+           convert: str | None = None) -> str:
+    """The Python expression writing the stored value `value` (an expression) of this kind;
+    `convert`: the name of a function giving the value to write (None for none)."""
+    if kind == "json":  # `convert` takes the decoded document (a masked payload)
+        return f"J({value})" if convert is None else f"JV({convert}(DEC({value})))"
+    if convert is not None:
+        test = f"(v := {value}) is not None and (v := {convert}(v)) is not None"
+        return f"({shown[kind]} if {test} else {none})"
+    if not as_json and kind in ("name", "date"):  # None and "" both write nothing
+        return f"({value} or E)"
+    return f"({shown[kind]} if (v := {value}) is not None else {none})"
+
+
+def _compile(cols: list[str], kinds: list[Any], at: list[int], as_json: bool,
+             tz: tzinfo | None) -> Callable[[Sequence[Sequence[Any]]], list[str]]:
+    """One function rendering a batch of rows to lines: a list comprehension joining an inline
+    expression per column (the common cases inline, the rare ones a call) — str.join over a
+    tuple, which costs a third of an f-string's formatting of the same fields."""
+    from json import dumps
+
+    ns, shown, none = _cells(as_json, tz)
     fields = []  # one expression per column over the row r (v, h: scratch names)
     for i, kind in enumerate(kinds):
         convert = None
@@ -488,15 +566,8 @@ def _compile(cols: list[str], kinds: list[Any], at: list[int], as_json: bool,
             ns[f"F{i}"] = convert
         if kind not in STORED_KINDS or kind == "json" and convert is not None:
             raise ValueError(f"no stored kind {kind!r} (column {cols[i]!r})")
-        if kind == "json":
-            fields.append(f"J(r[{at[i]}])")
-        elif convert is not None:
-            test = f"(v := r[{at[i]}]) is not None and (v := F{i}(v)) is not None"
-            fields.append(f"({shown[kind]} if {test} else {none})")
-        elif not as_json and kind in ("name", "date"):  # None and "" both write nothing
-            fields.append(f"(r[{at[i]}] or E)")
-        else:
-            fields.append(f"({shown[kind]} if (v := r[{at[i]}]) is not None else {none})")
+        fields.append(_field(kind, f"r[{at[i]}]", shown, none, as_json,
+                             f"F{i}" if convert is not None else None))
     if len(cols) < 2:  # csv writes a lone empty field as "": not worth a case of its own
         raise ValueError("stream() writes rows of two columns or more")
     if as_json:  # the layout of json.dumps(row, indent=2), indented once more
@@ -511,6 +582,256 @@ def _compile(cols: list[str], kinds: list[Any], at: list[int], as_json: bool,
     source = f"def render(rows):\n    return [{line} for r in rows]\n"
     exec(compile(source, "<insurtrack.cli.output stream>", "exec"), ns)
     return ns["render"]
+
+
+# -- stream_blocks(): the same rows rendered by SQLite -------------------------------------------
+# On a big SQLite book even the compiled expression above costs some 4 µs a row in Python. The
+# rules of _cells are written again here as SQL over the stored values (SqlRender), so that
+# SQLite renders whole rows — many to one fetched value — and Python only writes them (issue 5:
+# an export of a million policies in seconds). What SQL cannot say exactly and cheaply (an amount
+# beyond 10**14 cents, an instant outside 1970–2099 or where the offset is not whole minutes, a
+# JSON document, a value converted in Python such as a masked phone number) is left to the Python
+# expression of _cells, registered as an SQL function: the bytes are the same either way
+# (tests/reports/test_export.py compares the paths on awkward values).
+
+_SQL_SPAN = ("1970-01-01 00:00:00", "2100-01-01 00:00:00")  # UTC, as instants are stored
+_NUL = b"\xff"  # a NUL character of a rendered cell, in SQL: a byte UTF-8 text never holds
+_SQL_MONEY = 10 ** 14 - 1  # printf('%.2f', cents / 100.0) is exact below 16 digits
+_SQL_STEP = 2 * 86400  # seconds between two readings of a zone's offset (_offsets)
+_OFFSETS: dict[Any, list[tuple[int, int]]] = {}
+
+
+def sql_literal(text: str) -> str:
+    """An SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+class SqlRender:
+    """The renderer's rules as SQL, for one format and timezone (Output.sql_render): cell()
+    renders a stored value, row() a row of rendered cells; rows of a block are joined with
+    `separator`; `functions` (name, number of arguments, Python function) are to be registered
+    on the connection that runs the SQL."""
+
+    def __init__(self, as_json: bool, tz: tzinfo | None) -> None:
+        self.as_json, self.tz = as_json, tz
+        self.separator = ",\n  " if as_json else "\n"
+        self._ns, self._shown, self._none = _cells(as_json, tz)
+        self.functions: list[tuple[str, int, Callable[..., Any]]] = [
+            ("it_money", 1, self.python("money")), ("it_instant", 1, self.python("instant")),
+            ("it_json", 1, self.python("json")), ("it_text", 1, self.python("text")),
+            ("it_cents", 1, _money(2))]
+
+    def python(self, kind: str, convert: Callable[[Any], Any] | None = None
+               ) -> Callable[[Any], str | bytes]:
+        """The Python function writing one stored value of this kind (after `convert`), as
+        stream() writes it: what the SQL calls where it does not render a value itself. A NUL
+        character in what it writes comes back as the byte _NUL (printf would end the text
+        there; stream_blocks() turns it back)."""
+        ns = dict(self._ns, F=convert)
+        field = _field(kind, "v", self._shown, self._none, self.as_json,
+                       "F" if convert is not None else None)
+        write = eval(f"lambda v: {field}", ns)
+
+        def safe(v: Any) -> str | bytes:
+            text = write(v)
+            return text if "\0" not in text else text.encode().replace(b"\0", _NUL)
+
+        return safe
+
+    def call(self, kind: str, x: str, convert: Callable[[Any], Any] | None = None) -> str:
+        """SQL writing x through python(kind, convert): a Python call per value."""
+        name = f"it_cell{len(self.functions)}"
+        self.functions.append((name, 1, self.python(kind, convert)))
+        return f"{name}({x})"
+
+    def cell(self, kind: Any, x: str) -> str:
+        """SQL writing the stored value x of this kind (STORED_KINDS, or (kind, convert) as
+        stream() takes them) as stream() writes it; in csv NULL for an empty cell (printf's %s
+        writes it as nothing). x may be evaluated several times: a column, or cheap."""
+        if isinstance(kind, tuple):
+            kind, convert = kind
+            if kind not in STORED_KINDS:
+                raise ValueError(f"no stored kind ({kind!r}, convert)")
+            return self.call(kind, x, convert)
+        cents = f"{x} BETWEEN -{_SQL_MONEY} AND {_SQL_MONEY}"
+        if kind == "instant":
+            return self._instant(x)
+        if kind == "json":
+            return f"it_json({x})"
+        if self.as_json:
+            return {
+                "name": f"json_quote({x})",
+                "text": f"json_quote({x})",
+                "int": f"coalesce({x}, 'null')",
+                "bool": f"CASE WHEN {x} IS NULL THEN 'null' WHEN {x} THEN 'true' ELSE 'false' END",
+                "money": (f"CASE WHEN {cents} THEN printf('\"%.2f\"', {x} / 100.0) "
+                          f"WHEN {x} IS NOT NULL THEN it_money({x}) ELSE 'null' END"),
+                "date": f"CASE WHEN {x} IS NULL THEN 'null' ELSE '\"' || {x} || '\"' END",
+            }[kind]
+        if kind == "text":  # safe_cell, then quoted as the csv module quotes (_csv_text);
+            # GLOB reads text up to a NUL character, Python all of it
+            quoted = sql_literal("*" + _glob_class(['"', *_MUST_QUOTE]) + "*")
+            formula = sql_literal(_glob_class(_FORMULA_START) + "*")
+            return (f"CASE WHEN instr({x}, char(0)) THEN it_text({x}) "
+                    f"WHEN {x} GLOB {quoted} THEN '\"' || CASE WHEN {x} GLOB {formula} "
+                    f"THEN '''' ELSE '' END || replace({x}, '\"', '\"\"') || '\"' "
+                    f"WHEN {x} GLOB {formula} THEN '''' || {x} ELSE {x} END")
+        return {
+            "name": x,
+            "int": x,
+            "bool": f"CASE WHEN {x} IS NULL THEN NULL WHEN {x} THEN 'yes' ELSE 'no' END",
+            "money": (f"CASE WHEN {cents} THEN printf('%.2f', {x} / 100.0) "
+                      f"WHEN {x} IS NOT NULL THEN it_money({x}) END"),
+            "date": x,
+        }[kind]
+
+    def line(self, text: str, *amounts: str) -> str:
+        """SQL for a piece of a cell (a product line): the text, then each amount (integer
+        cents) as str(Decimal) writes it, joined with ':' — NULL if any is NULL. One printf
+        where it is exact (amounts below 10**14 cents, no NUL character in the text, which
+        would end it there), else joined piece by piece."""
+        fast = " AND ".join([f"NOT instr({text}, char(0))"]
+                            + [f"{a} BETWEEN -{_SQL_MONEY} AND {_SQL_MONEY}" for a in amounts])
+        shape = sql_literal(":".join(["%s"] + ["%.2f"] * len(amounts)))
+        values = ", ".join([text] + [f"{a} / 100.0" for a in amounts])
+        slow = " || ':' || ".join([text] + [f"it_cents({a})" for a in amounts])
+        return f"CASE WHEN {fast} THEN printf({shape}, {values}) ELSE {slow} END"
+
+    def row(self, columns: Sequence[str], cells: Sequence[str]) -> str:
+        """SQL for one row of rendered cells, laid out as stream() lays it out."""
+        from json import dumps
+
+        if len(columns) < 2 or len(cells) != len(columns):
+            raise ValueError("a row of two columns or more, a cell for each")
+        if self.as_json:  # the layout of json.dumps(row, indent=2), indented once more
+            keys = [dumps(c, ensure_ascii=False).replace("%", "%%") for c in columns]
+            texts = ["{\n    " + keys[0] + ": "] + [f",\n    {k}: " for k in keys[1:]]
+            end = "\n  }"
+        else:
+            texts, end = [""] + [","] * (len(columns) - 1), ""
+        pieces = []  # printf takes 127 arguments at most: a piece per 100 cells
+        for k in range(0, len(cells), 100):
+            shape = "".join(t + "%s" for t in texts[k:k + 100])
+            if k + 100 >= len(cells):
+                shape += end
+            pieces.append(f"printf({sql_literal(shape)}, {', '.join(cells[k:k + 100])})")
+        return " || ".join(pieces)
+
+    def _instant(self, x: str) -> str:
+        """A stored UTC instant x ("2026-03-01 16:00:00.000000") as _LocalTimes writes it: local
+        ISO 8601 to the second (microseconds cut, never rounded) with the offset. The latest
+        stretch of the zone (_offsets) is tried first; before it a binary search over the
+        stretches names the offset, and the SQL of each offset is written once. For an offset
+        of whole hours the local hour comes from a CASE over the stored one while the day stays
+        the same; datetime() over the instant cut to the second takes the other instants (and
+        offsets of whole minutes). Outside the span, and where the offset has seconds (local
+        mean time): it_instant."""
+        from datetime import timezone
+
+        q = '"' if self.as_json else ""
+        stretches = _offsets(self.tz)
+
+        def text(t: int) -> str:
+            return datetime.fromtimestamp(t, timezone.utc).strftime("'%Y-%m-%d %H:%M:%S'")
+
+        def leaf(seconds: int) -> str:
+            if seconds % 60:
+                return f"it_instant({x})"
+            sign, size = ("-" if seconds < 0 else "+"), abs(seconds)
+            shown = sql_literal(f"{sign}{size // 3600:02d}:{size % 3600 // 60:02d}{q}")
+            minutes = seconds // 60
+            slow = (f"{sql_literal(q)} || replace(datetime(substr({x}, 1, 19), "
+                    f"'{minutes:+d} minutes'), ' ', 'T') || {shown}")
+            if minutes % 60:
+                return slow
+            hours = minutes // 60
+            same = " ".join(f"WHEN '{h:02d}' THEN 'T{h + hours:02d}'" for h in range(24)
+                            if 0 <= h + hours < 24)
+            fast = (f"substr({x}, 1, 10) || CASE substr({x}, 12, 2) {same} END "
+                    f"|| substr({x}, 14, 6) || {shown}")
+            if q:
+                fast = f"'\"' || {fast}"
+            return f"coalesce({fast}, {slow})"  # NULL from the CASE: another day
+
+        def search(a: int, b: int) -> str:  # which offset, within stretches[a:b], b > a
+            if b - a == 1:
+                return str(older.index(stretches[a][1]))
+            mid = (a + b) // 2
+            return (f"CASE WHEN {x} < {text(stretches[mid][0])} THEN {search(a, mid)} "
+                    f"ELSE {search(mid, b)} END")
+
+        first, last = (sql_literal(t) for t in _SQL_SPAN)
+        latest = text(stretches[-1][0])
+        out = [f"CASE WHEN {x} >= {latest} AND {x} < {last} THEN {leaf(stretches[-1][1])}"]
+        older = sorted({seconds for _, seconds in stretches[:-1]})  # each written out once
+        if older:
+            cases = " ".join(f"WHEN {k} THEN {leaf(seconds)}" for k, seconds in enumerate(older))
+            out.append(f"WHEN {x} >= {first} AND {x} < {latest} "
+                       f"THEN CASE {search(0, len(stretches) - 1)} {cases} END")
+        out.append(f"WHEN {x} IS NOT NULL THEN it_instant({x})")
+        out.append("ELSE 'null' END" if self.as_json else "END")
+        return " ".join(out)
+
+
+def _offsets(tz: tzinfo | None) -> list[tuple[int, int]]:
+    """The stretches of constant UTC offset of `tz` within _SQL_SPAN: (first second, offset in
+    seconds), in order. Found by reading the offset every other day and narrowing each change
+    down to its second (some 10 ms), which assumes that no zone changes its offset and back
+    within two days: the shortest stretch of the tz database between 1970 and 2100 lasts 6.96
+    days (Brazil's 2000 summer time, Gaza's rules). Kept per zone for the process."""
+    from datetime import timezone
+
+    if tz in _OFFSETS:
+        return _OFFSETS[tz]
+    utc = timezone.utc
+    lo, hi = (int(datetime.fromisoformat(t).replace(tzinfo=utc).timestamp()) for t in _SQL_SPAN)
+    if tz is None:
+        found = [(lo, 0)]
+    else:
+        at = datetime.fromtimestamp
+
+        def offset(t: int) -> int:
+            return int(at(t, tz).utcoffset().total_seconds())
+
+        found = [(lo, offset(lo))]
+        t = lo
+        while t < hi - 1:
+            step = min(t + _SQL_STEP, hi - 1)
+            while offset(step) != found[-1][1]:  # a change in (t, step]: find its first second
+                a, b = t, step
+                while b - a > 1:
+                    mid = (a + b) // 2
+                    if offset(mid) == found[-1][1]:
+                        a = mid
+                    else:
+                        b = mid
+                found.append((b, offset(b)))
+                t = b
+            t = step
+    _OFFSETS[tz] = found
+    return found
+
+
+def _glob_class(chars: Iterable[str]) -> str:
+    """A GLOB character class matching exactly `chars` ('-' first, where it is a literal)."""
+    chars = sorted(set(chars), key=lambda c: (c != "-", c))
+    if any(c in "]^" for c in chars):
+        raise ValueError(f"no GLOB class for {chars!r}")
+    return "[" + "".join(chars) + "]"
+
+
+def _binary(out: Any) -> Any:
+    """The byte stream under the text stream `out`, when writing UTF-8 bytes there writes what
+    `out` would (UTF-8, no line-end translation); None otherwise."""
+    import codecs
+
+    buffer = getattr(out, "buffer", None)
+    if buffer is None or os.linesep != "\n":
+        return None
+    try:
+        return buffer if codecs.lookup(out.encoding).name == "utf-8" else None
+    except (AttributeError, LookupError, TypeError):
+        return None
 
 
 _UNPRINTABLE = {c: None for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}

@@ -10,13 +10,17 @@ How it stays flat and fast: one SELECT of just the needed columns per kind (poli
 application codes joined in SQL; staff logins and customer codes from dicts loaded up front).
 Policies and applications also carry their product lines (`lines`: PRODUCT:SUM_INSURED:PREMIUM;…),
 and policies their paid installments, read by side SELECTs ordered or grouped by record id and
-merged with the records (never a query per record). Two ways to the renderer:
+merged with the records (never a query per record). Three ways to the renderer:
 - rows(): any database. Values decoded by the column types (Decimal, datetime), a dict per row,
-  read through a server-side cursor (`yield_per`: PostgreSQL streams) — Output.rows().
-- stored(): SQLite, what `export` takes there. The same SELECTs read raw from the driver (integer
-  cents, UTC instants as text, ids) in batches; Output.stream() renders a whole batch with one
-  compiled expression per row: no Decimal, datetime or dict per value, several times faster.
-  tests/reports/test_export.py checks both write the same bytes for every kind.
+  read through a server-side cursor (`yield_per`: PostgreSQL streams) — Output.rows(). The
+  reference the other two are tested against (tests/reports/test_export.py: the same bytes).
+- stored(): SQLite, where in_sql() does not apply (a book that is not a file).
+  The same SELECTs read raw from the driver (integer cents, UTC instants as text, ids) in
+  batches; Output.stream() renders a whole batch with one compiled expression per row: no
+  Decimal, datetime or dict per value, several times faster.
+- in_sql(): SQLite, what `export` takes there. The same SELECTs, but SQLite renders whole rows
+  by the renderer's rules written in SQL (Output.sql_render) and joins them in blocks, threads
+  rendering alternate blocks on one snapshot; Python only writes blocks (issue 5).
 
 `--from` / `--to` (local dates, both included) pick records by the date that belongs to each kind
 (PERIOD_OF): when a customer was added, a policy issued, a payment received, an installment falls
@@ -104,17 +108,18 @@ def rows(session: Any, kind: str, *, start: date | None = None, end: date | None
          tz: tzinfo, payload_as_text: bool = True, mask: bool = False) -> Iterator[dict[str, Any]]:
     """The records of `kind` as dicts keyed by COLUMNS[kind], oldest first, streamed.
 
-    `session` is an open Session (read transaction); the generator must be consumed before it
-    closes. `payload_as_text`: events' payload as a JSON string (csv) or as a mapping (json).
-    `mask`: ID and phone numbers masked (privacy.py), in events' payloads too."""
-    from insurtrack.domain import models as m
+    `session` is an open Session or Core connection (read transaction); the generator must be
+    consumed before it closes. `payload_as_text`: events' payload as a JSON string (csv) or as
+    a mapping (json). `mask`: ID and phone numbers masked (privacy.py), in events' payloads
+    too."""
+    from insurtrack.domain import records as t
 
     since, until = window(start, end, tz)
     query, names, staff_at, customer_at, merge = _BUILDERS[kind](since=since, until=until,
                                                                  start=start, end=end)
-    conn = session.connection()
+    conn = _connection(session)
     codes: dict[int, dict[int, str]] = {}
-    for table, at in ((m.Staff, staff_at), (m.Customer, customer_at)):
+    for table, at in ((t.staff, staff_at), (t.customer, customer_at)):
         if at:
             known = _codes(conn, table)
             codes.update({i: known for i in at})
@@ -165,38 +170,26 @@ def stored(session: Any, kind: str, *, start: date | None = None, end: date | No
     (the stored kind of each column, where each column is in a row, the batches of rows), oldest
     first, streamed. None on another database, and for masked events (a payload is masked
     decoded): use rows() there. `mask`: ID and phone columns through privacy.MASKS."""
-    conn = session.connection()
+    conn = _connection(session)
     if conn.dialect.name != "sqlite" or mask and kind == "events":
         return None
-    from insurtrack.domain import models as m
+    from insurtrack.domain import records as t
 
     since, until = window(start, end, tz)
     query, names, staff_at, customer_at, merge = _BUILDERS[kind](since=since, until=until,
                                                                  start=start, end=end)
-    kinds = [_stored_kind(col.type) for col in query.selected_columns]
-    names_of = _NAMES[kind]
-    for i, name in enumerate(names):
-        if name in names_of:
-            kinds[i] = "name"
+    kinds = _stored_kinds(kind, query, names, staff_at, customer_at, mask)
+    looked: dict[str, Callable[[Any], Any]] = {"term": _Terms().__getitem__}
     if staff_at:
-        staff = _codes(conn, m.Staff).get
-        for i in staff_at:
-            kinds[i] = ("name", staff)
+        looked["staff"] = _codes(conn, t.staff).get
     if customer_at:
-        customers = _codes(conn, m.Customer).get
-        for i in customer_at:
-            kinds[i] = ("name", customers)
-    if mask:
-        from insurtrack.privacy import MASKS
-
-        for i, name in enumerate(names):
-            if name in MASKS:
-                kinds[i] = ("text", MASKS[name])
+        looked["customer"] = _codes(conn, t.customer).get
+    kinds = [(k[0], looked[k[1]]) if isinstance(k, tuple) and isinstance(k[1], str) else k
+             for k in kinds]
     where = {name: i for i, name in enumerate(names)}
     lines: _Looked = _Looked("")
     paid: _Looked = _Looked(0)
-    if merge is not None:  # applications, policies: term as typed; lines, paid by record id
-        kinds[where["term"]] = ("text", _Terms().__getitem__)  # "-1m" is neutralised too
+    if merge is not None:  # applications, policies: lines, paid by record id
         where["lines"] = where["paid_installments"] = where["_id"]
         kinds.append(("text", lines.__getitem__))
         kinds.append(("int", paid.__getitem__))
@@ -293,15 +286,15 @@ def _raw(conn: Any, query: Any, params: dict[str, Any] | None = None) -> list[An
 def _side_queries(kind: str) -> tuple[Any, Any]:
     from sqlalchemy import bindparam, func, select
 
-    from insurtrack.domain import models as m
+    from insurtrack.domain import records as t
 
     lo, hi = bindparam("lo"), bindparam("hi")
     if kind == "applications":
-        al = m.ApplicationLine
+        al = t.application_line.c
         return (select(al.application_id, al.product, al.sum_insured, al.premium)
                 .where(al.application_id.between(lo, hi))
                 .order_by(al.application_id, al.id)), None
-    pl, i = m.PolicyLine, m.Installment
+    pl, i = t.policy_line.c, t.installment.c
     lines = (select(pl.policy_id, pl.product, pl.sum_insured, pl.premium)
              .where(pl.policy_id.between(lo, hi)).order_by(pl.policy_id, pl.id))
     paid = (select(i.policy_id, func.count()).where(i.policy_id.between(lo, hi))
@@ -331,6 +324,14 @@ def _lines(rows: list[Any]) -> dict[int, str]:
     return out
 
 
+def _connection(session: Any) -> Any:
+    """The Core connection under an ORM session (AppContext.reading), or the connection itself
+    (AppContext.peek: what `export` reads through, without the ORM)."""
+    from sqlalchemy.engine import Connection
+
+    return session if isinstance(session, Connection) else session.connection()
+
+
 # -- row mapping ---------------------------------------------------------------------------------
 
 def _codes(conn: Any, table: Any) -> dict[int, str]:
@@ -338,7 +339,7 @@ def _codes(conn: Any, table: Any) -> dict[int, str]:
     row (a join per row would read the customer table's pages at random)."""
     from sqlalchemy import select
 
-    return dict(_raw(conn, select(table.id, table.code)))
+    return dict(_raw(conn, select(table.c.id, table.c.code)))
 
 
 def _mapped(cols: tuple[str, ...], result: Any,
@@ -404,9 +405,9 @@ def _period(q: Any, col: Any, since: datetime | None, until: datetime | None) ->
 def _customers(*, since, until, **_):
     from sqlalchemy import select
 
-    from insurtrack.domain import models as m
+    from insurtrack.domain import records as t
 
-    c = m.Customer
+    c = t.customer.c
     q = select(c.code, c.kind, c.name, c.id_number, c.phone, c.email, c.address, c.birth_date,
                c.region, c.source, c.owner_id, c.credit_rating, c.risk_level, c.rating_reason,
                c.rated_at, c.notes, c.created_at, c.updated_at)
@@ -417,9 +418,9 @@ def _customers(*, since, until, **_):
 def _applications(*, since, until, **_):
     from sqlalchemy import select
 
-    from insurtrack.domain import models as m
+    from insurtrack.domain import records as t
 
-    a, al = m.Application, m.ApplicationLine
+    a, al = t.application.c, t.application_line.c
     q = select(a.code, a.customer_id, a.owner_id, a.status, a.frequency, a.term_months,
                a.rate_loading, a.conditions, a.promised_date, a.delivered_at, a.review_note,
                a.reviewed_at, a.submitted_at, a.info_requested, a.decision, a.decline_reason,
@@ -439,18 +440,18 @@ def _applications(*, since, until, **_):
 
 def _policies(*, since, until, **_):
     from sqlalchemy import func, select
-    from sqlalchemy.orm import aliased
 
-    from insurtrack.domain import models as m
+    from insurtrack.domain import records as t
 
-    p, a, pl, i = m.Policy, m.Application, m.PolicyLine, m.Installment
-    before = aliased(m.Policy)
+    p, a, pl, i = t.policy.c, t.application.c, t.policy_line.c, t.installment.c
+    renewed = t.policy.alias()
+    before = renewed.c
     q = (select(p.code, p.customer_id, p.owner_id, p.status, p.frequency, p.term_months,
                 p.effective_date, p.expiry_date, p.sum_insured, p.premium, p.rate_loading,
                 p.conditions, a.code, before.code, p.issued_at, p.in_force_at, p.suspended_at,
                 p.expired_at, p.cancelled_at, p.cancel_reason, p.id)
-         .outerjoin(a, a.id == p.application_id)
-         .outerjoin(before, before.id == p.renewed_from_id))
+         .outerjoin(t.application, a.id == p.application_id)
+         .outerjoin(renewed, before.id == p.renewed_from_id))
     names = ("code", "customer", "owner", "status", "frequency", "term", "effective_date",
              "expiry_date", "sum_insured", "premium", "rate_loading", "conditions",
              "application", "renewed_from", "issued_at", "in_force_at", "suspended_at",
@@ -501,11 +502,11 @@ def _merge(line_query: Any, paid_query: Any = None):
 def _installments(*, start, end, **_):
     from sqlalchemy import select
 
-    from insurtrack.domain import models as m
+    from insurtrack.domain import records as t
 
-    i, p = m.Installment, m.Policy
+    i, p = t.installment.c, t.policy.c
     q = (select(p.code, i.seq, i.due_date, i.amount, i.paid_amount, i.status, i.paid_at)
-         .join(p, p.id == i.policy_id))
+         .join(t.policy, p.id == i.policy_id))
     if start is not None:
         q = q.where(i.due_date >= start)
     if end is not None:
@@ -516,13 +517,13 @@ def _installments(*, start, end, **_):
 def _payments(*, since, until, **_):
     from sqlalchemy import select
 
-    from insurtrack.domain import models as m
+    from insurtrack.domain import records as t
 
-    pay, p, i = m.Payment, m.Policy, m.Installment
+    pay, p, i = t.payment.c, t.policy.c, t.installment.c
     q = (select(p.code, i.seq, pay.amount, pay.method, pay.reference, pay.paid_at,
                 pay.recorded_by_id)
-         .join(p, p.id == pay.policy_id)
-         .outerjoin(i, i.id == pay.installment_id))
+         .join(t.policy, p.id == pay.policy_id)
+         .outerjoin(t.installment, i.id == pay.installment_id))
     q = _period(q, pay.paid_at, since, until).order_by(pay.id)
     return q, COLUMNS["payments"], (6,), (), None
 
@@ -530,9 +531,9 @@ def _payments(*, since, until, **_):
 def _claims(*, since, until, **_):
     from sqlalchemy import select
 
-    from insurtrack.domain import models as m
+    from insurtrack.domain import records as t
 
-    k, p = m.Claim, m.Policy
+    k, p = t.claim.c, t.policy.c
     q = (select(k.code, p.code, k.customer_id, k.handler_id, k.status, k.product, k.cause,
                 k.incident_at, k.place, k.circumstances, k.reporter_name, k.reporter_phone,
                 k.amount_claimed,
@@ -540,7 +541,7 @@ def _claims(*, since, until, **_):
                 k.assessed_by_id, k.approved_amount, k.approved_at, k.approved_by_id,
                 k.rejection_reason, k.rejected_at, k.paid_amount, k.paid_at, k.payment_method,
                 k.payment_reference, k.closed_at, k.close_reason)
-         .join(p, p.id == k.policy_id))
+         .join(t.policy, p.id == k.policy_id))
     q = _period(q, k.reported_at, since, until).order_by(k.id)
     return q, COLUMNS["claims"], (3, 17, 20), (2,), None
 
@@ -548,13 +549,13 @@ def _claims(*, since, until, **_):
 def _revisits(*, since, until, **_):
     from sqlalchemy import select
 
-    from insurtrack.domain import models as m
+    from insurtrack.domain import records as t
 
-    r, p, k = m.Revisit, m.Policy, m.Claim
+    r, p, k = t.revisit.c, t.policy.c, t.claim.c
     q = (select(r.code, r.customer_id, p.code, k.code, r.kind, r.channel, r.satisfaction,
                 r.changed_needs, r.notes, r.occurred_at, r.actor_id)
-         .outerjoin(p, p.id == r.policy_id)
-         .outerjoin(k, k.id == r.claim_id))
+         .outerjoin(t.policy, p.id == r.policy_id)
+         .outerjoin(t.claim, k.id == r.claim_id))
     q = _period(q, r.occurred_at, since, until).order_by(r.id)
     return q, COLUMNS["revisits"], (10,), (1,), None
 
@@ -562,14 +563,14 @@ def _revisits(*, since, until, **_):
 def _feedback(*, since, until, **_):
     from sqlalchemy import select
 
-    from insurtrack.domain import models as m
+    from insurtrack.domain import records as t
 
-    f, p, k = m.Feedback, m.Policy, m.Claim
+    f, p, k = t.feedback.c, t.policy.c, t.claim.c
     q = (select(f.code, f.customer_id, p.code, k.code, f.kind, f.channel, f.summary, f.status,
                 f.department, f.assignee_id, f.resolution, f.opened_at, f.opened_by_id,
                 f.resolved_at, f.resolved_by_id, f.informed_at, f.informed_by_id)
-         .outerjoin(p, p.id == f.policy_id)
-         .outerjoin(k, k.id == f.claim_id))
+         .outerjoin(t.policy, p.id == f.policy_id)
+         .outerjoin(t.claim, k.id == f.claim_id))
     q = _period(q, f.opened_at, since, until).order_by(f.id)
     return q, COLUMNS["feedback"], (9, 12, 14, 16), (1,), None
 
@@ -577,9 +578,9 @@ def _feedback(*, since, until, **_):
 def _events(*, since, until, **_):
     from sqlalchemy import select
 
-    from insurtrack.domain import models as m
+    from insurtrack.domain import records as t
 
-    e = m.Event
+    e = t.event.c
     q = select(e.id, e.occurred_at, e.recorded_at, e.type, e.subject, e.customer_id, e.actor_id,
                e.payload)
     q = _period(q, e.occurred_at, since, until).order_by(e.id)
@@ -589,9 +590,9 @@ def _events(*, since, until, **_):
 def _followups(*, since, until, **_):
     from sqlalchemy import select
 
-    from insurtrack.domain import models as m
+    from insurtrack.domain import records as t
 
-    f = m.FollowUp
+    f = t.followup.c
     q = select(f.id, f.rule, f.kind, f.subject, f.customer_id, f.department, f.assignee_id,
                f.title, f.note, f.status, f.anchor_ref, f.anchor_date, f.occurrence, f.opened_at,
                f.started_at, f.warn_at, f.due_at, f.paused_at, f.closed_at, f.closed_by_id,
@@ -605,3 +606,268 @@ _BUILDERS: dict[str, Callable[..., tuple]] = {
     "installments": _installments, "payments": _payments, "claims": _claims,
     "revisits": _revisits, "feedback": _feedback, "events": _events, "followups": _followups,
 }
+
+
+# -- rendered by SQLite (SQLite: what `export` takes there) --------------------------------------
+# Python's per-row work, even compiled (stored() above), tops out near 250,000 rows/s; issue 5 asks
+# for 500,000. So on SQLite the whole row is rendered in SQL: the builder's SELECT as a subquery,
+# each column's stored value through the renderer's SQL for its kind (Output.sql_render(),
+# cli/output.py), staff logins and customer codes joined, product lines rendered once per record
+# by a subquery on their index, paid installments counted for a whole block in one range of
+# theirs, and group_concat joins a block of SQL_BLOCK records into one value: Python only
+# writes blocks (a record's id orders the export and cuts it in blocks). SQL_THREADS threads render
+# alternate blocks (sqlite3 lets go of the GIL while SQLite works; sqlitelib.py keeps SQLite's
+# threads from queueing on one mutex), each on a read-only connection of its own, all on one
+# snapshot (store.snapshot); the calling thread writes the blocks in order, at most SQL_AHEAD ahead
+# per thread (flat memory). The rows of a block, and the lines of a record, reach group_concat
+# from a subquery ordered by id: SQLite keeps the ORDER BY of a FROM subquery whose outer query
+# aggregates with anything but count(), min() or max() — for group_concat's sake (3.44 also takes
+# ORDER BY inside the aggregate; Python's sqlite3 here links 3.40). tests/reports/test_export.py
+# checks the bytes against rows() + Output.rows(), as for stored(), across many small blocks.
+
+SQL_BLOCK = 2000   # records per block: one query, one fetched value
+SQL_THREADS = 2    # threads rendering blocks where they run in parallel (sqlitelib.py), else 1
+SQL_AHEAD = 4      # blocks a thread may render ahead of the writer
+SQL_CODES = 50_000  # from this many records on, customer codes are read into a temporary table
+_CUSTOMERS = "__insurtrack_customers__"  # in a query's text: where customer codes are read
+
+
+def _key(kind: str) -> Any:
+    """The id of the records of `kind`: the order of an export, what its blocks are cut by."""
+    from insurtrack.domain import records as t
+
+    return {"customers": t.customer, "applications": t.application, "policies": t.policy,
+            "installments": t.installment, "payments": t.payment, "claims": t.claim,
+            "revisits": t.revisit, "feedback": t.feedback, "events": t.event,
+            "followups": t.followup}[kind].c.id
+
+
+def _stored_kinds(kind: str, query: Any, names: tuple[str, ...], staff_at: tuple[int, ...],
+                  customer_at: tuple[int, ...], mask: bool) -> list[Any]:
+    """The stored kind of each column of a builder's query (Output.stream's kinds), with what a
+    column needs looked up: ("name", "staff"), ("name", "customer"), ("text", "term"), or a
+    mask ("text", function)."""
+    kinds: list[Any] = [_stored_kind(col.type) for col in query.selected_columns]
+    names_of = _NAMES[kind]
+    for i, name in enumerate(names):
+        if name in names_of:
+            kinds[i] = "name"
+    for i in staff_at:
+        kinds[i] = ("name", "staff")
+    for i in customer_at:
+        kinds[i] = ("name", "customer")
+    if mask:
+        from insurtrack.privacy import MASKS, mask_payload
+
+        for i, name in enumerate(names):
+            if name in MASKS:
+                kinds[i] = ("text", MASKS[name])
+            elif name == "payload":  # an event's, decoded (stored() does not take these)
+                kinds[i] = ("json", mask_payload)
+    if "term" in names:  # applications, policies: term as typed ("-1m" is neutralised too)
+        kinds[names.index("term")] = ("text", "term")
+    return kinds
+
+
+def in_sql(conn: Any, kind: str, *, start: date | None = None, end: date | None = None,
+           tz: tzinfo, mask: bool = False, render: Any) -> Iterator[bytes] | None:
+    """The records of `kind` rendered by SQLite, oldest first, in blocks of rows (UTF-8 bytes)
+    for Output.stream_blocks(COLUMNS[kind], …); `render` is Output.sql_render(). `conn` is
+    any connection of the read paths (store.py: a LiteConnection, SQLAlchemy's Connection or
+    Session); the rows are read on connections of their own, on the same file. None where this
+    does not apply — another database, a SQLite book that is not a file: stored() or rows()
+    there. `mask`: ID and phone columns through privacy.MASKS, events' payloads through
+    mask_payload (Python, called by SQLite)."""
+    from insurtrack import store
+
+    path = store.sqlite_path(conn)
+    if path is None:
+        return None
+    from sqlalchemy import func, literal_column, select
+    from sqlalchemy.dialects import sqlite
+
+    from insurtrack.domain import records as t
+
+    since, until = window(start, end, tz)
+    query, names, staff_at, customer_at, merge = _BUILDERS[kind](since=since, until=until,
+                                                                 start=start, end=end)
+    kinds = _stored_kinds(kind, query, names, staff_at, customer_at, mask)
+    key = _key(kind)
+    labelled = query.with_only_columns(
+        *[col.label(f"c{i}") for i, col in enumerate(query.selected_columns)], key.label("_k"))
+    dialect = sqlite.dialect()
+
+    def sql(q: Any) -> str:  # the statement's text, values written in (periods' bounds)
+        return str(q.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+    if query.whereclause is None:  # everything: blocks of SQL_BLOCK ids
+        ids = sql(select(select(func.min(key)).scalar_subquery(),
+                         select(func.max(key)).scalar_subquery()))
+    else:  # --from/--to: blocks of SQL_BLOCK records of the period, whose ids are read first
+        # from the records' own table (the period is a column of it)
+        ids = sql(select(key).where(query.whereclause).order_by(key))
+    ranged = sql(labelled.order_by(None).where(key >= literal_column(":lo"))
+                 .where(key <= literal_column(":hi")))
+    joins: list[str] = []
+    setup: list[str] = []   # statements each reader runs once, before its first block
+    before: list[str] = []  # statements each reader runs before each block (:lo, :hi)
+    cells: dict[str, str] = {}
+    for i, name in enumerate(names):
+        if name == "_id":
+            continue
+        stored, value = kinds[i], f"s.c{i}"
+        if stored in (("name", "staff"), ("name", "customer")):  # a login or code, joined
+            table = t.staff.name if stored[1] == "staff" else _CUSTOMERS
+            joins.append(f"LEFT JOIN {table} AS k{i} ON k{i}.id = {value}")
+            cells[name] = render.cell("name", f"k{i}.code")
+        elif stored == ("text", "term"):  # 20y, 18m: text that needs no care unless negative
+            term = f"CASE WHEN {value} % 12 = 0 THEN ({value} / 12) || 'y' ELSE {value} || 'm' END"
+            cells[name] = (f"CASE WHEN {value} >= 0 THEN {render.cell('name', term)} "
+                           f"ELSE {render.cell('text', term)} END")
+        else:
+            cells[name] = render.cell(stored, value)
+    if merge is not None:  # product lines in line order, rendered once per record; paid ones
+        lines, owner = ((t.policy_line, "policy_id") if kind == "policies"
+                        else (t.application_line, "application_id"))
+        line = render.line("product", "sum_insured", "premium")
+        record = f"s.c{names.index('_id')}"
+        joined = "coalesce(group_concat(line, ';'), '')"  # one aggregate, however often named
+        cells["lines"] = (f"(SELECT {render.cell('text', joined)} FROM (SELECT {line} AS line "
+                          f"FROM {lines.name} WHERE {owner} = {record} ORDER BY id))")
+        paid = (f"(SELECT count(*) FROM {t.installment.name} WHERE policy_id = {record} "
+                f"AND status = 'paid')")
+        if kind == "policies" and query.whereclause is not None:  # a subquery per policy
+            cells["paid_installments"] = render.cell("int", paid)
+        elif kind == "policies":  # paid installments of a whole block: counted in one range
+            # over the index (a subquery per policy costs a seek each: 0.3 µs a row more)
+            setup.append("CREATE TEMP TABLE it_paid (id INTEGER PRIMARY KEY, n INTEGER)")
+            before += ["DELETE FROM temp.it_paid", (
+                f"INSERT INTO temp.it_paid SELECT policy_id, count(*) FROM "
+                f"{t.installment.name} WHERE policy_id BETWEEN :lo AND :hi "
+                f"AND status = 'paid' GROUP BY policy_id")]
+            joins.append(f"LEFT JOIN temp.it_paid AS paid ON paid.id = {record}")
+            cells["paid_installments"] = render.cell("int", "coalesce(paid.n, 0)")
+    row = render.row(COLUMNS[kind], [cells[c] for c in COLUMNS[kind]])
+    template = (f"SELECT group_concat(line, {_literal(render.separator)}) FROM "
+                f"(SELECT {row} AS line FROM ({ranged}) AS s {' '.join(joins)} ORDER BY s._k)")
+    return _rendered(path, template, ids, query.whereclause is not None,
+                     render.functions, setup, before, t.customer.name if customer_at else None)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _rendered(path: str, template: str, ids: str, some: bool, functions: list[Any],
+              setup: list[str], before: list[str], customers: str | None) -> Iterator[bytes]:
+    """The blocks, in order, rendered by SQL_THREADS threads (see above): `template` renders
+    the records of ids :lo…:hi; `ids` reads the first and last id of the records (`some`
+    False), or the ids of the records one by one, in order (`some`: a period's); `functions`
+    are registered, `setup` run, on each reader, `before` run before each block; `customers`:
+    the table whose codes _CUSTOMERS stands for, if any."""
+    import os
+    import queue
+    import threading
+
+    from insurtrack import store
+    from insurtrack.sqlitelib import threads_scale
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    workers = max(1, min(SQL_THREADS, cpus)) if threads_scale() else 1
+    with store.snapshot(path, workers) as readers:
+        spans, count = _spans(readers[0], ids, some)
+        if not spans:
+            return
+        readers = readers[:len(spans)]
+        many = customers is not None and count >= SQL_CODES
+        sql = template.replace(_CUSTOMERS, "temp.it_customer" if many else str(customers))
+        if many:  # a compact copy: codes looked up in a few cached pages, not at random
+            setup = [*setup, "CREATE TEMP TABLE it_customer (id INTEGER PRIMARY KEY, code TEXT)",
+                     f"INSERT INTO temp.it_customer SELECT id, code FROM {customers}"]
+        done = threading.Event()
+        queues: list[queue.Queue] = [queue.Queue(SQL_AHEAD) for _ in readers]
+
+        def put(k: int, item: tuple[bool, Any]) -> None:
+            while not done.is_set():
+                try:
+                    queues[k].put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+        def work(k: int) -> None:
+            reader = readers[k]
+            try:
+                for name, count, function in functions:
+                    reader.create_function(name, count, function, deterministic=True)
+                for statement in setup:
+                    reader.execute(statement)
+                for i in range(k, len(spans), len(readers)):
+                    if done.is_set():
+                        return
+                    span = {"lo": spans[i][0], "hi": spans[i][1]}
+                    for statement in before:
+                        reader.execute(statement, span)
+                    put(k, (True, reader.execute(sql, span).fetchone()[0]))
+            except BaseException as exc:  # handed to the writer, raised there in its turn
+                put(k, (False, exc))
+
+        threads = [threading.Thread(target=work, args=(k,), name=f"export-{k}", daemon=True)
+                   for k in range(len(readers))]
+        for t in threads:
+            t.start()
+        try:
+            for i in range(len(spans)):
+                ok, block = queues[i % len(readers)].get()
+                if not ok:
+                    raise _store_error(block)
+                if block:
+                    yield block
+        finally:
+            done.set()
+            for reader, t in zip(readers, threads):
+                if t.is_alive():
+                    reader.interrupt()
+            for t in threads:
+                t.join()
+
+
+def _spans(reader: Any, ids: str, some: bool) -> tuple[list[tuple[int, int]], int]:
+    """The blocks (first id, last id) and about how many records they hold: SQL_BLOCK ids
+    each from the first id to the last, or — for the records of a period, read id by id —
+    SQL_BLOCK records each (a block of a narrow period is not a range of empty ids)."""
+    if not some:
+        lo, hi = reader.execute(ids).fetchone()
+        if lo is None:
+            return [], 0
+        return [(a, min(a + SQL_BLOCK - 1, hi)) for a in range(lo, hi + 1, SQL_BLOCK)], hi - lo + 1
+    spans, count, first, last = [], 0, None, None
+    cursor = reader.execute(ids)
+    while rows := cursor.fetchmany(SQL_BLOCK):
+        for (key,) in rows:  # never more than a block's ids in memory
+            if first is None:
+                first = key
+            last = key
+            count += 1
+            if count % SQL_BLOCK == 0:
+                spans.append((first, last))
+                first = None
+    if first is not None:
+        spans.append((first, last))
+    return spans, count
+
+
+def _store_error(exc: BaseException) -> BaseException:
+    """A worker's error as the writer raises it: the store's errors as StoreError (exit 7)."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.Error):
+        from insurtrack.errors import StoreError
+
+        error = StoreError(f"cannot read the database: {exc}")
+        error.__cause__ = exc
+        return error
+    return exc

@@ -3,7 +3,7 @@
 import csv
 import io
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -183,3 +183,34 @@ def test_a_plain_ascii_table_is_laid_out_as_the_cell_by_cell_table(rows):
              for c in cols]
     o._plain_cells([c.replace("_", " ") for c in cols], rows, cols, right, title=None)
     assert fast == out.getvalue()
+
+
+def test_sql_money_and_instants_exactly_as_python_writes_them():
+    """The SQL of an amount (printf of cents / 100.0: exact below 10**14 cents, beyond that in
+    Python) and of an instant, against the Python renderer, value by value: every amount from
+    -1000.00 to 1000.00 (a third), large ones, and an instant every 79 hours or so over 200 years
+    in zones with summer time."""
+    import sqlite3
+
+    from insurtrack.cli.output import SqlRender
+
+    conn = sqlite3.connect(":memory:")
+    for as_json in (False, True):
+        for zone in ("Asia/Shanghai", "America/New_York", "Australia/Lord_Howe", None):
+            tz = ZoneInfo(zone) if zone else None
+            render = SqlRender(as_json, tz)
+            for name, count, function in render.functions:
+                conn.create_function(name, count, function, deterministic=True)
+            cents = [*range(-100_000, 100_001, 3), 10**14 - 1, 10**14, -10**14, 2**63 - 1,
+                     -(2**63) + 1, 123456789012345678]
+            money, python = render.cell("money", "v"), render.python("money")
+            got = conn.execute(f"SELECT {money} FROM (SELECT value AS v FROM json_each(?))",
+                               (json.dumps(cents),)).fetchall()
+            assert [g for (g,) in got] == [python(v) for v in cents]
+            start = datetime(1900, 1, 1, tzinfo=timezone.utc)
+            stored = [(start + timedelta(minutes=433 * k, microseconds=k % 1000 * 997)).strftime(
+                "%Y-%m-%d %H:%M:%S.%f") for k in range(0, 243_000, 11)]
+            instant, python = render.cell("instant", "v"), render.python("instant")
+            got = conn.execute(f"SELECT {instant} FROM (SELECT value AS v FROM json_each(?))",
+                               (json.dumps(stored),)).fetchall()
+            assert [g for (g,) in got] == [python(v) for v in stored], (zone, as_json)

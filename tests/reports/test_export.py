@@ -15,9 +15,11 @@ from decimal import Decimal as D
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import insert, select, update
 
-from insurtrack import db
+from insurtrack import db, sqlitelib
 from insurtrack.cli.output import Output
 from insurtrack.domain import models as m
 from insurtrack.reports import export
@@ -270,13 +272,17 @@ def _fill(engine, owner_id: int, start: int, n: int) -> None:
             conn.execute(insert(m.Customer), rows[i:i + 1000])
 
 
-def _peak(engine, fmt: str, fast: bool = False) -> tuple[int, int]:
+def _peak(engine, fmt: str, fast: bool | str = False) -> tuple[int, int]:
     tz = ZoneInfo("Asia/Shanghai")
     sink = _Sink()
     with db.read(engine) as session:
         out = Output(fmt, tz=tz, stdout=sink)
         tracemalloc.start()
-        if fast:
+        if fast == "sql":
+            blocks = export.in_sql(session, "customers", tz=tz, render=out.sql_render())
+            with closing(blocks):
+                out.stream_blocks(export.COLUMNS["customers"], blocks)
+        elif fast:
             kinds, at, batches = export.stored(session, "customers", tz=tz)
             with closing(batches):
                 out.stream(export.COLUMNS["customers"], kinds, batches, at)
@@ -288,15 +294,19 @@ def _peak(engine, fmt: str, fast: bool = False) -> tuple[int, int]:
     return peak, sink.lines
 
 
-@pytest.mark.parametrize("fast", [False, True], ids=["rows", "stored"])
+@pytest.mark.parametrize("fast", [False, True, "sql"], ids=["rows", "stored", "sql"])
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_memory_stays_flat_as_the_export_grows(engine, staff, fmt, fast, monkeypatch):
     """Exporting 14,000 customers takes about the memory of 2,000 (a list of their rows would take
     some 15 MB more): rows are fetched in batches and written one by one (the stored-value path:
-    a batch at a time, FAST_BATCH rows, here 500)."""
+    a batch at a time, FAST_BATCH rows, here 500; the SQL path: blocks of SQL_BLOCK rows, here
+    100, at most SQL_AHEAD, here 2, waiting per thread)."""
     if fast and engine.dialect.name != "sqlite":
-        pytest.skip("the stored-value path is SQLite's")
+        pytest.skip("the stored-value and SQL paths are SQLite's")
     monkeypatch.setattr(export, "FAST_BATCH", 500)
+    monkeypatch.setattr(export, "SQL_BLOCK", 100)
+    monkeypatch.setattr(export, "SQL_AHEAD", 2)
+    monkeypatch.setattr(sqlitelib, "threads_scale", lambda: True)
     owner = staff["sally"].id
     _fill(engine, owner, 1, 2000)
     _peak(engine, fmt, fast)                # warm caches (compiled SQL, imports)
@@ -314,7 +324,8 @@ def test_memory_stays_flat_as_the_export_grows(engine, staff, fmt, fast, monkeyp
 
 TEXTS = [None, "", FORMULA, "+86 138", "-5", "@SUM(A1)", "\tx", "\rx", 'say "hi"', "a,b",
          "line\nbreak", "cr\r\nlf", "张伟，上海市南京路", "plain", "'quoted", " lead", "emoji 😀",
-         "\u2028sep", "back\\slash", "{}", "null", "=", "x" * 300, "-", "trail,"]
+         "\u2028sep", "back\\slash", "{}", "null", "=", "x" * 300, "-", "trail,", "nul\x00,cut",
+         "\x00", "\x7f\x1b[31m"]
 CENTS = [0, 1, -1, 5, -5, 99, 100, -100, 12345, -12345, 123456789012, -123456789012, None]
 UTC = timezone.utc
 INSTANTS = [
@@ -450,10 +461,41 @@ def _new(session, kind: str, fmt: str, tz, start=None, end=None, mask=False) -> 
     return buf.getvalue()
 
 
+def _sql(session, kind: str, fmt: str, tz, start=None, end=None, mask=False, excel=False,
+         binary=True) -> str:
+    """What `export` writes on SQLite: rows rendered by SQLite (export.in_sql), written as
+    bytes under a text stream (binary) or decoded into a StringIO."""
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="utf-8", newline="") if binary else io.StringIO()
+    out = Output(fmt, tz=tz, stdout=stdout, excel=excel)
+    blocks = export.in_sql(session, kind, start=start, end=end, tz=tz, mask=mask,
+                           render=out.sql_render())
+    assert blocks is not None  # a SQLite file: every kind, masked or not
+    with closing(blocks):
+        out.stream_blocks(export.COLUMNS[kind], blocks)
+    if not binary:
+        return stdout.getvalue()
+    stdout.flush()
+    return raw.getvalue().decode()
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """The SQL path in blocks of 7 records, rendered by two threads (as where SQLite's threads
+    run in parallel, sqlitelib.py): lines and counts across block edges, blocks put in order."""
+    monkeypatch.setattr(export, "SQL_BLOCK", 7)
+    monkeypatch.setattr(export, "SQL_THREADS", 2)
+    monkeypatch.setattr(sqlitelib, "threads_scale", lambda: True)
+
+
 @pytest.mark.skipif(bool(os.environ.get("INSURTRACK_TEST_DATABASE_URL")),
                     reason="the stored-value path is SQLite's; PostgreSQL takes rows()")
 @pytest.mark.parametrize("zone", ZONES)
-def test_fast_path_writes_the_same_bytes_as_the_row_path(awkward, engine, zone, monkeypatch):
+def test_fast_path_writes_the_same_bytes_as_the_row_path(awkward, engine, zone, monkeypatch,
+                                                         threads):
+    """Both SQLite paths — stored values rendered in Python (stored), rows rendered by SQLite
+    (in_sql) — write what rows() + Output.rows() write, in every timezone: fixed offsets, summer
+    time, half and quarter hours, local mean time (offsets in seconds)."""
     monkeypatch.setattr(export, "FAST_BATCH", 7)  # many batches: lines and paid across edges
     tz = ZoneInfo(zone)
     with db.read(engine) as session:
@@ -462,15 +504,18 @@ def test_fast_path_writes_the_same_bytes_as_the_row_path(awkward, engine, zone, 
                 old = _old(session, kind, fmt, tz)
                 assert old.count("\n") > 20, (kind, fmt)  # the awkward rows are there
                 assert _new(session, kind, fmt, tz) == old, (kind, fmt, zone)
+                assert _sql(session, kind, fmt, tz) == old, (kind, fmt, zone)
                 masked = _old(session, kind, fmt, tz, mask=True)  # ID and phone masked (issue 6)
                 assert _new(session, kind, fmt, tz, mask=True) == masked, (kind, fmt, zone)
+                assert _sql(session, kind, fmt, tz, mask=True) == masked, (kind, fmt, zone)
                 if kind in ("customers", "claims"):
                     assert masked != old and "*" in masked, kind
         for start, end in ((date(2026, 3, 1), date(2026, 3, 2)), (None, date(2026, 3, 1)),
                            (date(2026, 3, 2), None), (date(2030, 1, 1), None)):
             for kind in export.KINDS:
-                assert (_new(session, kind, "csv", tz, start, end)
-                        == _old(session, kind, "csv", tz, start, end)), (kind, start, end)
+                old = _old(session, kind, "csv", tz, start, end)
+                assert _new(session, kind, "csv", tz, start, end) == old, (kind, start, end)
+                assert _sql(session, kind, "csv", tz, start, end) == old, (kind, start, end)
 
 
 @pytest.mark.skipif(bool(os.environ.get("INSURTRACK_TEST_DATABASE_URL")),
@@ -491,7 +536,106 @@ def test_fast_path_keeps_the_excel_mark_and_the_cli_takes_it(awkward, engine):
 
 
 def test_postgresql_takes_the_row_path(engine):
-    """stored() answers only for SQLite; elsewhere the command renders rows()."""
+    """stored() and in_sql() answer only for SQLite; elsewhere the command renders rows()."""
+    tz = ZoneInfo("Asia/Shanghai")
     with db.read(engine) as session:
-        got = export.stored(session, "customers", tz=ZoneInfo("Asia/Shanghai"))
+        got = export.stored(session, "customers", tz=tz)
+        blocks = export.in_sql(session, "customers", tz=tz, render=Output("csv").sql_render())
     assert (got is None) == (engine.dialect.name != "sqlite")
+    assert (blocks is None) == (engine.dialect.name != "sqlite")
+    if blocks is not None:
+        blocks.close()
+
+
+# -- the SQL path (SQLite's default): rows rendered by SQLite ------------------------------------
+
+@pytest.mark.skipif(bool(os.environ.get("INSURTRACK_TEST_DATABASE_URL")),
+                    reason="the SQL path is SQLite's; PostgreSQL takes rows()")
+def test_sql_path_excel_mark_text_stream_and_windows(awkward, engine, threads):
+    """--excel's mark before the header; the same bytes written to a byte stream or decoded
+    into a text stream; --from/--to by each kind's own date in a timezone with summer time."""
+    tz = ZoneInfo("America/New_York")
+    with db.read(engine) as session:
+        for kind in export.KINDS:
+            old = _old(session, kind, "csv", tz, mask=True)
+            assert _sql(session, kind, "csv", tz, mask=True, excel=True) == "\ufeff" + old
+            assert _sql(session, kind, "csv", tz, mask=True, binary=False) == old, kind
+            json_old = _old(session, kind, "json", tz)
+            assert _sql(session, kind, "json", tz, binary=False) == json_old, kind
+            for start, end in ((date(2026, 3, 2), date(2026, 3, 2)), (date(2026, 3, 3), None)):
+                assert (_sql(session, kind, "json", tz, start, end)
+                        == _old(session, kind, "json", tz, start, end)), (kind, start, end)
+
+
+UTC_TIMES = st.datetimes(min_value=datetime(1890, 1, 1), max_value=datetime(2150, 1, 1),
+                         timezones=st.just(UTC))
+NEAR_MIDNIGHT = st.builds(  # around local midnight in Shanghai and New York, in recent years
+    lambda day, zone, seconds: (datetime.combine(day, datetime.min.time(), ZoneInfo(zone))
+                                + timedelta(seconds=seconds)).astimezone(UTC),
+    st.dates(date(1985, 1, 1), date(2040, 12, 31)),
+    st.sampled_from(["Asia/Shanghai", "America/New_York"]),
+    st.floats(-2.0, 2.0).map(lambda s: round(s, 6)))
+TEXT = st.one_of(st.sampled_from([t for t in TEXTS if t is not None]),
+                 st.text(st.characters(blacklist_categories=("Cs",)), max_size=12),
+                 st.text(st.sampled_from('=+-@\t\r\n",\'; \x00a张'), max_size=6))
+CENTS_ANY = st.one_of(st.integers(-10**4, 10**4), st.integers(-10**17, 10**17))
+
+
+@pytest.mark.skipif(bool(os.environ.get("INSURTRACK_TEST_DATABASE_URL")),
+                    reason="the SQL path is SQLite's; PostgreSQL takes rows()")
+@settings(max_examples=30, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_sql_path_writes_what_the_row_path_writes_for_any_values(awkward, engine, threads,
+                                                                 data):
+    """Whatever a policy, its product line and a customer hold — text of any characters (NUL
+    too), amounts of any size and sign, instants from 1890 to 2150 and around midnight, terms
+    of any number of months — the SQL path writes the row path's bytes, in csv and json, masked
+    or not, in a zone drawn from ZONES."""
+    zone = data.draw(st.sampled_from(ZONES))
+    tz = ZoneInfo(zone)
+    p, pl, c = m.Policy.__table__, m.PolicyLine.__table__, m.Customer.__table__
+    money = CENTS_ANY.map(lambda cents: D(cents).scaleb(-2))
+    instant = st.one_of(UTC_TIMES, NEAR_MIDNIGHT)
+    with engine.begin() as conn:
+        pid = conn.execute(select(p.c.id).order_by(p.c.id)).scalars().first()
+        conn.execute(update(p).where(p.c.id == pid).values(
+            conditions=data.draw(st.one_of(st.none(), TEXT)), cancel_reason=data.draw(TEXT),
+            premium=data.draw(money), sum_insured=data.draw(money),
+            rate_loading=data.draw(st.one_of(st.none(), money)),
+            term_months=data.draw(st.integers(-30, 400)), issued_at=data.draw(instant),
+            in_force_at=data.draw(st.one_of(st.none(), instant)),
+            expired_at=data.draw(instant)))
+        conn.execute(update(pl).where(pl.c.policy_id == pid).values(
+            product=data.draw(TEXT), sum_insured=data.draw(money), premium=data.draw(money)))
+        cid = conn.execute(select(c.c.id).order_by(c.c.id)).scalars().first()
+        conn.execute(update(c).where(c.c.id == cid).values(
+            name=data.draw(TEXT), phone=data.draw(st.one_of(st.none(), TEXT)),
+            id_number=data.draw(st.one_of(st.none(), TEXT)), rated_at=data.draw(instant)))
+    with db.read(engine) as session:
+        for kind, fmt, mask in (("policies", "csv", False), ("policies", "json", False),
+                                ("customers", "csv", True), ("customers", "json", False)):
+            assert (_sql(session, kind, fmt, tz, mask=mask)
+                    == _old(session, kind, fmt, tz, mask=mask)), (kind, fmt, zone)
+
+
+@pytest.mark.skipif(bool(os.environ.get("INSURTRACK_TEST_DATABASE_URL")),
+                    reason="the SQL path is SQLite's")
+def test_the_command_in_a_process_of_its_own_writes_the_same_bytes(awkward, engine, db_url,
+                                                                   config_file, tmp_path):
+    """`python -m insurtrack export` as people run it (SQLite's statistics off, two threads
+    where there are two processors) writes what the row path writes."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "INSURTRACK_DB": db_url.removeprefix("sqlite:///"),
+           "INSURTRACK_CONFIG": str(config_file), "INSURTRACK_USER": "boss",
+           "INSURTRACK_NOW": "2026-03-02T09:00:00+08:00", "NO_COLOR": "1",
+           "INSURTRACK_CACHE_DIR": str(tmp_path / "cache")}
+    tz = ZoneInfo("Asia/Shanghai")
+    for kind in ("policies", "customers"):
+        got = subprocess.run([sys.executable, "-m", "insurtrack", "export", kind],
+                             capture_output=True, env=env, timeout=120)
+        assert got.returncode == 0, got.stderr
+        with db.read(engine) as session:
+            assert got.stdout == _old(session, kind, "csv", tz, mask=True).encode(), kind
