@@ -134,9 +134,24 @@ class Output:
         out, first = self.stdout, True
         dumps = json.JSONEncoder(ensure_ascii=False).encode
         keys = [f"\n    {dumps(c)}: " for c in cols]
+        as_is, json_of = _AS_IS, self._json
+        # many rows share an instant (a day's deadline); kept small, so that memory stays flat
+        # on an export of any size
+        instants: dict[datetime, Any] = {}
+
+        def value_of(v: Any) -> Any:
+            if v.__class__ is datetime:
+                shown = instants.get(v)
+                if shown is None:
+                    if len(instants) >= 1024:
+                        instants.clear()
+                    shown = instants[v] = json_of(v)
+                return shown
+            return json_of(v)
+
         out.write("[")
         for r in rows:
-            values = [self._json(r.get(c)) for c in cols]
+            values = [v if v.__class__ in as_is else value_of(v) for v in map(r.get, cols)]
             if cols and all(v is None or type(v) in _PLAIN for v in values):
                 item = "{" + ",".join(k + dumps(v) for k, v in zip(keys, values)) + "\n  }"
             else:
@@ -378,6 +393,7 @@ class Output:
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN = (str, int, float, bool)   # json values _stream_json lays out itself
+_AS_IS = frozenset({str, int, bool, type(None)})   # values _json gives back unchanged
 
 
 def safe_cell(text: str) -> str:
