@@ -7,7 +7,7 @@ upgrades and the writing transactions.
 `rows(conn, sql, params)` runs one SQL statement, written once with `:name` parameters, on any
 connection the read paths are given: a `LiteConnection`, or SQLAlchemy's Connection or Session
 (PostgreSQL, and the ORM's units of work). Values come back as the driver gives them — SQLite's
-text for instants and dates, PostgreSQL's own types — and `instant`, `day`, `document`, `flag`
+text for instants and dates, PostgreSQL's own types — and `instant`, `day`, `document`
 read either the same way the column types of domain/types.py do.
 """
 
@@ -95,7 +95,6 @@ def lite_read(url: str, busy_timeout_ms: int) -> Iterator[LiteConnection | None]
         raw.execute("COMMIT")
     finally:
         raw.close()
-
 
 
 @contextmanager
@@ -203,7 +202,3 @@ def day(value: Any) -> date | None:
 def document(value: Any) -> Any:
     """A JSON column's value: SQLite gives its text, PostgreSQL the decoded document."""
     return json.loads(value) if isinstance(value, (str, bytes)) else value
-
-
-def flag(value: Any) -> bool | None:
-    return None if value is None else bool(value)

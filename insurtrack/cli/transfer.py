@@ -87,18 +87,21 @@ def _export(ctx: typer.Context, kind: str, fmt: ExportFormat, excel: bool, start
             w.require("book.export")
             customers.revealed(w, command=f"export {kind}",
                                count=export.count(w.session, kind, start=first, end=last, tz=tz))
-    from insurtrack.services.permissions import require
+    from insurtrack.store import sqlite_file
 
-    with a.peek() as r:  # a SQLite file: its own driver, no SQLAlchemy ORM (store.lite_read)
-        require(r.actor, "book.export")
-        blocks = export.in_sql(r.session, kind, start=first, end=last, tz=tz, mask=not reveal,
-                               render=out.sql_render())
-        if blocks is not None:  # SQLite: rows rendered by SQLite, a block at a time
-            try:
-                out.stream_blocks(export.COLUMNS[kind], blocks)
-            finally:
-                blocks.close()  # its threads and connections
-            return
+    if sqlite_file(a.url) is not None:  # a SQLite file: read without the ORM (store.lite_read)
+        from insurtrack.services.permissions import require
+
+        with a.peek() as r:
+            require(r.actor, "book.export")
+            blocks = export.in_sql(r.session, kind, start=first, end=last, tz=tz,
+                                   mask=not reveal, render=out.sql_render())
+            if blocks is not None:  # rows rendered by SQLite, a block at a time
+                try:
+                    out.stream_blocks(export.COLUMNS[kind], blocks)
+                finally:
+                    blocks.close()  # its threads and connections
+                return
     with a.reading() as w:  # PostgreSQL, or a SQLite book that is not a file
         w.require("book.export")
         fast = export.stored(w.session, kind, start=first, end=last, tz=tz, mask=not reveal)

@@ -3,9 +3,9 @@ SELECTs on these, not on the ORM models, so that an export starts without import
 pydantic and the mappers (some 0.3 s of a process's start, issue 5: a million policies in about
 two seconds, start included).
 
-Like domain/tables.py they describe what models.py declares and Alembic creates, with the same
-column types (domain/types.py: money in cents, instants in UTC); they never create anything.
-tests/domain/test_tables.py checks every column here against the model's table, and that no
+They describe what models.py declares and Alembic creates, with the same column types
+(domain/types.py: money in cents, instants in UTC); they never create anything.
+tests/domain/test_records.py checks every column here against the model's table, and that no
 column of the model is missing.
 """
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from insurtrack.clock import Clock
 from insurtrack.errors import NotPermitted
-from insurtrack.store import flag, rows
+from insurtrack.store import rows
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def staff_member(conn: Any, code: str) -> StaffRow | None:
     if not found:
         return None
     sid, login, department, active = found[0]
-    return StaffRow(sid, login, department, bool(flag(active)))
+    return StaffRow(sid, login, department, bool(active))
 
 
 def resolve_actor(conn: Any, code: str, source: str) -> Actor:

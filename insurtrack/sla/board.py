@@ -130,10 +130,9 @@ def present_queries(r: Reader, at: datetime) -> tuple[tuple[str, dict], tuple[st
     cal = r.settings.calendar
     horizon = cal.end_of_day(cal.local_date(at))
     # `<=`: a day deadline due today falls exactly at the end of today (the next local midnight)
-    return (("status = :open AND due_at <= :at", {"open": OPEN,
-                                                   "at": bind_instant(r.session, horizon)}),
-            ("status = :open AND warn_at <= :at", {"open": OPEN,
-                                                    "at": bind_instant(r.session, at)}))
+    return (("status = :open AND due_at <= :horizon",
+             {"open": OPEN, "horizon": bind_instant(r.session, horizon)}),
+            ("status = :open AND warn_at <= :at", {"open": OPEN, "at": bind_instant(r.session, at)}))
 
 
 def candidates(r: Reader, at: datetime) -> list[Any]:
@@ -141,8 +140,7 @@ def candidates(r: Reader, at: datetime) -> list[Any]:
     if at >= r.now() - timedelta(seconds=1):
         # one statement: each row once, read through both indexes (SQLite's OR by union)
         (by_due, p1), (by_warn, p2) = present_queries(r, at)
-        return followups(r, PRESENT, f"({by_due}) OR ({by_warn.replace(':at', ':warn')})",
-                         {**p1, "warn": p2["at"]})
+        return followups(r, PRESENT, f"({by_due}) OR ({by_warn})", {**p1, **p2})
     return followups(r, SELECT, "opened_at <= :at AND (status IN (:open, :paused) OR closed_at > :at)",
                      {"at": bind_instant(r.session, at), "open": OPEN, "paused": PAUSED})
 

@@ -130,50 +130,44 @@ def test_python_dash_m_runs(tmp_path):
     assert done.returncode == 0 and done.stdout.startswith("insurtrack ")
 
 
+def _probe_a_book(tmp_path, args: list[str], heavy: list[str]):
+    """`insurtrack ARGS` on a new book holding one manager: (the heavy modules it imported,
+    what it printed)."""
+    import os
+
+    env = {"INSURTRACK_DB": str(tmp_path / "book.db"),
+           "INSURTRACK_CONFIG": str(tmp_path / "none.toml"), "INSURTRACK_USER": "root",
+           "INSURTRACK_CACHE_DIR": str(tmp_path / "cache"),
+           "INSURTRACK_NOW": "2026-03-02T09:00:00+08:00"}
+    if not (tmp_path / "book.db").exists():
+        (tmp_path / "none.toml").write_text("", encoding="utf-8")
+        made = subprocess.run([sys.executable, "-m", "insurtrack", "staff", "add", "root",
+                               "--name", "Root", "--dept", "manager"], capture_output=True,
+                              text=True, env={**os.environ, **env}, timeout=60)
+        assert made.returncode == 0, made.stderr
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
+                          env={**os.environ, **env, "HEAVY": json.dumps(heavy)}, timeout=60)
+    line = [l for l in done.stderr.splitlines() if l.startswith("HEAVY=")][-1]
+    return json.loads(line[len("HEAVY="):]), done.stdout, done.stderr
+
+
 def test_the_due_board_reads_without_the_orm(tmp_path):
     """`due` — cron's and staff's most frequent command — reads a SQLite book through the
     standard library's driver (store.lite_read, sla/board.py): SQLAlchemy, SQLModel, pydantic
     and the ORM are not even imported (issue 5)."""
-    import os
-
-    db = tmp_path / "book.db"
-    env = {"INSURTRACK_DB": str(db), "INSURTRACK_CONFIG": str(tmp_path / "none.toml"),
-           "INSURTRACK_USER": "root", "INSURTRACK_CACHE_DIR": str(tmp_path / "cache"),
-           "INSURTRACK_NOW": "2026-03-02T09:00:00+08:00"}
-    (tmp_path / "none.toml").write_text("", encoding="utf-8")
-    made = subprocess.run([sys.executable, "-m", "insurtrack", "staff", "add", "root", "--name",
-                           "Root", "--dept", "manager"], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=60)
-    assert made.returncode == 0, made.stderr
     for args in (["due"], ["due", "--format", "json"], ["due", "--forecast", "7d"]):
-        done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
-                              text=True, env={**os.environ, **env, "HEAVY": json.dumps(
-                                  ["sqlalchemy", "sqlmodel", "pydantic", "alembic", "apprise"])},
-                              timeout=60)
-        line = [l for l in done.stderr.splitlines() if l.startswith("HEAVY=")][-1]
-        assert json.loads(line[len("HEAVY="):]) == [], (args, done.stderr)
+        heavy, _, err = _probe_a_book(tmp_path, args, ["sqlalchemy", "sqlmodel", "pydantic",
+                                                       "alembic", "apprise"])
+        assert heavy == [], (args, err)
 
 
 def test_export_reads_without_the_orm(tmp_path):
     """`export` reads through SQLAlchemy Core on domain/records.py's tables: SQLModel, pydantic
     and the ORM are not imported (some 0.3 s of the start of an export of a million policies,
     issue 5); `--reveal`, which records an event, still writes through the services."""
-    import os
-
-    db = tmp_path / "book.db"
-    env = {"INSURTRACK_DB": str(db), "INSURTRACK_CONFIG": str(tmp_path / "none.toml"),
-           "INSURTRACK_USER": "root", "INSURTRACK_CACHE_DIR": str(tmp_path / "cache"),
-           "INSURTRACK_NOW": "2026-03-02T09:00:00+08:00"}
-    (tmp_path / "none.toml").write_text("", encoding="utf-8")
-    made = subprocess.run([sys.executable, "-m", "insurtrack", "staff", "add", "root", "--name",
-                           "Root", "--dept", "manager"], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=60)
-    assert made.returncode == 0, made.stderr
     for args in (["export", "policies"], ["export", "customers", "--format", "json"],
                  ["export", "events", "--from", "2026-01-01"]):
-        done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
-                              text=True, env={**os.environ, **env, "HEAVY": json.dumps(
-                                  ["sqlmodel", "pydantic", "alembic", "apprise"])}, timeout=60)
-        line = [l for l in done.stderr.splitlines() if l.startswith("HEAVY=")][-1]
-        assert json.loads(line[len("HEAVY="):]) == [], (args, done.stderr)
-        assert done.stdout.startswith(("code,", "[", "id,")), (args, done.stdout)
+        heavy, out, err = _probe_a_book(tmp_path, args, ["sqlmodel", "pydantic", "alembic",
+                                                         "apprise"])
+        assert heavy == [], (args, err)
+        assert out.startswith(("code,", "[", "id,")), (args, out)
