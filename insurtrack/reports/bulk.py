@@ -244,20 +244,84 @@ class _Sink:
         """One audit entry per imported record (insurtrack/audit.py): its main row's values as
         the services would have stored them, plus `note` (the file), chained in Python after the
         head and written with one executemany. Its lines, installments, events and follow-ups
-        are not audited one by one: they are written with the record, in its transaction."""
+        are not audited one by one: they are written with the record, in its transaction.
+
+        The entry's `after` is written straight from the storage values, as
+        audit.canonical(audit.plain(…)) writes the column types' values (`_plain_text`)."""
         if not rows:
             return
         from insurtrack import audit
 
-        conv = self._converters(table, cols)
+        parts = self._plain_text(table, cols, tuple(note))
+        notes = {k: audit.canonical(audit.plain(v)) for k, v in note.items()}
+        fixed = [(key, i, f, None if i is not None else notes[name]) for key, i, f, name in parts]
         at, actor = w.now(), (w.actor.code if w.actor is not None else None)
         has_id = cols[0] == "id"
-        entries = [audit.entry(at=at, actor=actor, table_name=table,
-                               record_id=row[0] if has_id else None, subject=subject,
-                               action="insert", before=None,
-                               after={**{c: f(v) for c, f, v in zip(cols, conv, row)}, **note})
+        entries = [{"at": at, "actor": actor, "table_name": table,
+                    "record_id": row[0] if has_id else None, "subject": subject,
+                    "action": "insert", "before": None,
+                    "after": "{" + ",".join([key + (f(row[i]) if i is not None else n)
+                                             for key, i, f, n in fixed]) + "}"}
                    for row, subject in zip(rows, subjects)]
         audit.append(self.session.connection(), entries)
+
+    def _plain_text(self, table: str, cols: tuple[str, ...], extra: tuple[str, ...]) -> list:
+        """For the canonical JSON of a row of `table` (sorted keys, no spaces, ASCII), each key
+        in order: (its quoted key and colon, the column's index in `cols` or None for a key of
+        `extra`, the function writing a storage value as canonical(plain(column value)), the key).
+        Storage values are as SQLite keeps them (money in cents, instants as naive UTC text with
+        microseconds, dates as ISO text); anything else goes through the column type's value."""
+        key = (table, cols, extra, "plain")
+        if key not in self._convert:
+            from sqlalchemy import Date
+
+            from insurtrack import audit
+            from insurtrack.domain.types import Fixed, UTCDateTime
+
+            slow = self._converters(table, cols)
+
+            def general(f: Callable[[Any], Any]) -> Callable[[Any], str]:
+                return lambda v: audit.canonical(audit.plain(f(v)))
+
+            def scalar(v: Any, general: Callable[[Any], str]) -> str:
+                c = v.__class__
+                if c is str:
+                    return _quote(v)
+                if c is int:
+                    return int.__repr__(v)
+                return "null" if v is None else general(v)
+
+            def money(v: Any, places: int, general: Callable[[Any], str]) -> str:
+                if v.__class__ is int:
+                    return '"' + str(Decimal(v).scaleb(-places)) + '"'
+                return general(v)
+
+            def instant(v: Any, general: Callable[[Any], str]) -> str:
+                # "2026-01-02 03:04:05.000006" → "2026-01-02T03:04:05.000006+00:00"
+                if v.__class__ is str and len(v) == 26 and v[10] == " ":
+                    return '"' + v[:10] + "T" + v[11:] + '+00:00"'
+                return general(v)
+
+            out = []
+            for name in sorted((*cols, *extra)):
+                if name in extra:
+                    out.append((_quote(name) + ":", None, None, name))
+                    continue
+                i = cols.index(name)
+                typ, g = self.tables[table].c[name].type, general(slow[i])
+                if isinstance(typ, Fixed):
+                    f = lambda v, p=typ.places, g=g: "null" if v is None else money(v, p, g)
+                elif isinstance(typ, UTCDateTime):
+                    f = lambda v, g=g: "null" if v is None else instant(v, g)
+                elif isinstance(typ, Date):  # stored as its ISO text: plain() writes the same
+                    f = lambda v, g=g: scalar(v, g)
+                elif _plain_type(typ):
+                    f = lambda v, g=g: scalar(v, g)
+                else:
+                    f = g
+                out.append((_quote(name) + ":", i, f, name))
+            self._convert[key] = out
+        return self._convert[key]
 
     def _converters(self, table: str, cols: tuple[str, ...]) -> list[Callable[[Any], Any]]:
         """Storage values (as SQLite keeps them) back to the Python values the column types of
@@ -287,6 +351,17 @@ class _Sink:
                     out.append(lambda v: v)
             self._convert[key] = out
         return self._convert[key]
+
+
+def _plain_type(typ: Any) -> bool:
+    """Whether a column type's values are stored as themselves (str, int), so that plain()
+    keeps them as they are: plain types only, not decorated ones (JSON, Boolean, enums)."""
+    from sqlalchemy import Integer, String, Text
+
+    try:
+        return isinstance(typ, (Integer, String, Text)) and typ.python_type in (int, str)
+    except NotImplementedError:
+        return False
 
 
 # -- follow-ups: the SLA engine applied in memory ---------------------------------------------------

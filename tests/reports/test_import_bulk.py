@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -495,3 +496,61 @@ def test_flat_maps_of_numbers():
     assert (ints.get(3), ints.get(4), ints.get(1 << 30), ints.get(10 ** 9)) == (42, 0, -1, 0)
     bits = _Bits()
     assert [bits.add(n) for n in (1, 1, 9, 1 << 28, 1 << 28)] == [True, False, True, True, False]
+
+
+# -- the audit entries of a bulk import (issue 6.3): written straight from the storage values ------
+
+def test_bulk_audit_entries_are_what_canonical_plain_writes(engine, clock, settings):
+    """Each entry's `after` is written from the values as SQLite stores them (money in cents,
+    instants as text) without going through Decimal and datetime (bulk._Sink._plain_text): it
+    must be exactly the canonical JSON of the row's column values (audit.canonical(plain(…)))
+    — here for every customer, policy and payment a bulk import writes, with amounts, instants,
+    dates, empty cells and Chinese text."""
+    from insurtrack import audit
+    from tests.test_audit import entries
+
+    put("customers.csv", CUSTOMERS)
+    put("more.csv", many_customers(30))
+    put("policies.csv", re.sub(r"^C-(\d+)", lambda c: f"C-{int(c[1]) + 20:06d}",
+                               generated(120, 30), flags=re.M))   # after CUSTOMERS' C-000020
+    wipe(engine)
+    make_staff(engine, clock, settings)
+    for kind, path in (("customers", "customers.csv"), ("customers", "more.csv"),
+                       ("policies", "policies.csv")):
+        run_import(engine, clock, settings, kind, path, slow=False)
+    with engine.connect() as conn:   # policies in force with something to pay
+        owing = conn.execute(select(m.Policy.code).where(m.Policy.status == "in_force").where(
+            m.Policy.id.in_(select(m.Installment.policy_id).where(m.Installment.status == "due")))
+            .order_by(m.Policy.id).limit(2)).scalars().all()
+    assert len(owing) == 2
+    put("payments.csv", f"policy,amount,method\n{owing[0]},150.55,cash\n{owing[1]},0.01,cash\n")
+    run_import(engine, clock, settings, "payments", "payments.csv", slow=False)
+    tables = {t.name: t for t in SQLModel.metadata.sorted_tables}
+    seen = set()
+    with engine.connect() as conn:
+        for e in entries(engine):
+            if e["table_name"] not in ("customer", "policy", "payment"):
+                continue
+            t = tables[e["table_name"]]
+            after = json.loads(e["after"])
+            assert set(after) - set(t.c.keys()) == {"imported"}
+            if e["record_id"] is not None:
+                found = t.c.id == e["record_id"]
+            else:   # a payment's entry has no id: its installment's (one payment each here)
+                found = t.c.installment_id == after["installment_id"]
+            row = conn.execute(select(t).where(found)).mappings().one()
+            want = {**{c: row[c] for c in after if c in t.c}, "imported": after["imported"]}
+            assert e["after"] == audit.canonical(audit.plain(want)), e["subject"]
+            seen.add(e["table_name"])
+    assert seen == {"customer", "policy", "payment"}
+
+
+@pytest.mark.parametrize("doc", [
+    [1, "2026-01-01T00:00:00.000000+00:00", None, "policy", None, "P-1", "insert", None,
+     '{"name":"\\u738b","x":"a\\"b"}', "0" * 64],
+    [10 ** 30, "é\n\t\\", "", -5, "😀"], []])
+def test_the_chain_hashes_canonical_text(doc):
+    from insurtrack import audit
+
+    assert audit._list_text(doc) == audit.canonical(doc)
+    assert audit._list_text([1.5, True]) == audit.canonical([1.5, True])   # not str/int/None
