@@ -4,11 +4,14 @@
 
 Issue 4 has an import write what the commands write. For each policy of the benchmark book that
 is its line, its premium schedule, the payments of its paid installments, its events and the
-follow-ups the rules open and close: 17.2 rows per policy (benchmarks/README.md, "Import"). This
-script writes as many rows into the project's own schema with no Python per row at all — the
+follow-ups the rules open and close: 17.3 rows per policy (benchmarks/README.md, "Import"), and
+one audit entry per policy and per payment (issue 6.3). This script writes as many rows into
+the project's own schema with no Python per row at all — the
 book's own rows copied by `INSERT … SELECT` from the attached book (events and follow-ups
-repeated up to the import's count), in one transaction, indexes dropped first and built again
-at the end (what the bulk import does into an empty book) — into a copy of a book holding only
+repeated up to the import's count; the audit entries made by SQL from the rows written, their
+`after` the row as JSON and random hashes), in one transaction, indexes dropped first and built
+again at the end with one sorting thread per CPU (what the bulk import does into an empty book)
+— into a copy of a book holding only
 the staff and customers, as `import-policies` gets. What it prints is a floor no importer on
 SQLite can go under, whatever its language: the rows alone, before any CSV is read or any rule
 applied.
@@ -36,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--book", type=Path, default=REPO / ".bench" / "book-1m.db")
     ap.add_argument("--work-dir", type=Path, default=REPO / ".bench")
+    ap.add_argument("--cache-mb", type=int, default=0,
+                    help="SQLite's page cache in MB (default: SQLite's own, 2 MB, as the import)")
     args = ap.parse_args(argv)
     if not args.book.is_file():
         print(f"no book at {args.book}: run benchmarks/run.py first (it builds the books)",
@@ -60,12 +65,14 @@ def main(argv: list[str] | None = None) -> int:
         cols = ", ".join(r[1] for r in c.execute(f"PRAGMA main.table_info({table})"))
         c.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM b.{table}")
     c.execute("COMMIT")
-    c.execute("PRAGMA cache_size = -262144")
+    c.execute(f"PRAGMA threads = {min(os.cpu_count() or 1, 8)}")  # as bulk.py builds indexes
+    if args.cache_mb:
+        c.execute(f"PRAGMA cache_size = -{args.cache_mb * 1024}")
 
     t0 = time.perf_counter()
     c.execute("BEGIN IMMEDIATE")
     dropped = []
-    for table in TABLES:
+    for table in (*TABLES, "audit_entry"):
         for name, sql in c.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'index' "
                                    "AND tbl_name = ? AND sql IS NOT NULL", (table,)).fetchall():
             c.execute(f'DROP INDEX main."{name}"')
@@ -90,6 +97,20 @@ def main(argv: list[str] | None = None) -> int:
                       f"SELECT {picked} FROM {source}").rowcount
         total += n
         print(f"  {table:12} {n:>10,} rows  {time.perf_counter() - t1:6.1f} s", flush=True)
+    t1 = time.perf_counter()
+    n = 0
+    for table in ("policy", "payment"):  # one entry per policy and per payment, as imported
+        cols = [r[1] for r in c.execute(f"PRAGMA main.table_info({table})")]
+        doc = ", ".join(f"'{col}', {col}" for col in cols)
+        n += c.execute(
+            "INSERT INTO main.audit_entry (at, actor, table_name, record_id, subject, action, "
+            "before, after, prev_hash, hash) "
+            f"SELECT '2026-11-25 01:00:00.000000', 'floor', '{table}', "
+            f"{'id' if table == 'policy' else 'NULL'}, {'code' if table == 'policy' else 'NULL'}, "
+            f"'insert', NULL, json_object({doc}, 'imported', 'policies.csv'), "
+            f"lower(hex(randomblob(32))), lower(hex(randomblob(32))) FROM main.{table}").rowcount
+    total += n
+    print(f"  {'audit_entry':12} {n:>10,} rows  {time.perf_counter() - t1:6.1f} s", flush=True)
     t1 = time.perf_counter()
     for sql in dropped:
         c.execute(sql)
