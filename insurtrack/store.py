@@ -20,7 +20,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 # The newest Alembic revision this code expects; a test checks it against migrations/versions.
 SCHEMA_HEAD = "0005"
@@ -155,12 +158,17 @@ def sqlite_path(conn: Any) -> str | None:
     found = [r for r in rows(conn, "PRAGMA database_list") if r[1] == "main"]
     return found[0][2] or None if found else None
 
+
 def rows(conn: Any, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
-    """The rows of one statement (`:name` parameters) on any connection of the read paths."""
+    """The rows of one statement (`:name` parameters) on any connection of the read paths. In
+    an ORM session the unit of work's pending changes are flushed first, so the statement sees
+    them (a session autoflushes before ORM statements only)."""
     if isinstance(conn, LiteConnection):
         return conn.execute(sql, params)
     from sqlalchemy import text
 
+    if hasattr(conn, "flush"):
+        conn.flush()
     return conn.execute(text(sql), params or {}).all()
 
 
@@ -197,6 +205,13 @@ def day(value: Any) -> date | None:
     if value is None or value.__class__ is date:
         return value
     return date.fromisoformat(value)
+
+
+def money(value: Any, places: int = 2) -> Decimal | None:
+    """A stored amount (a scaled integer) as a Decimal with its places (as Fixed reads it)."""
+    from decimal import Decimal   # not for `due`, which shows no amount
+
+    return None if value is None else Decimal(int(value)).scaleb(-places)
 
 
 def document(value: Any) -> Any:

@@ -90,11 +90,12 @@ def pay(
 @app.command("show")
 def show(ctx: typer.Context, code: Code, fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """A policy with its lines, premium schedule, payments, reminders and timeline."""
-    from insurtrack.services import policies as svc
+    from insurtrack.services import profile
 
     a = app_context(ctx)
-    with a.reading() as w:
-        record, sections = svc.show(w, code)
+    with a.peek() as r:   # without the ORM (services/profile.py)
+        record, sections = profile.policy(r.session, code,
+                                          today=r.now().astimezone(a.settings.timezone).date())
     a.output(fmt).record(record, sections, title=f"Policy {record['code']}")
 
 

@@ -17,7 +17,8 @@ from insurtrack.domain.states import ApplicationStatus as S
 from insurtrack.domain.states import Frequency
 from insurtrack.errors import BadInput, Refused
 from insurtrack.services import customers
-from insurtrack.services.base import Work, by_code, next_code, staff_by_code, staff_codes, timeline
+from insurtrack.services.base import Work, by_code, next_code, staff_by_code, staff_codes
+from insurtrack.services.profile import timeline
 
 PLAN_STATES = (S.DRAFT, S.INCOMPLETE, S.REVIEWED)          # the plan is still with sales
 CHECKLIST_STATES = PLAN_STATES + (S.INFO_REQUESTED,)      # documents may still come in

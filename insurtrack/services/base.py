@@ -169,39 +169,3 @@ def resolve_actor(session: Session, code: str, source: str) -> m.Staff:
     return session.get(m.Staff, reader.resolve_actor(session, code, source).id)
 
 
-def timeline(session: Session, *, customer_id: int | None = None, subjects: list[str] | None = None,
-             limit: int | None = None, mask: bool = False) -> list[dict[str, Any]]:
-    """Events of a customer or of some records, oldest first, ready to render; `mask`: ID and
-    phone numbers in the details masked (privacy.py)."""
-    from insurtrack.privacy import mask_payload
-
-    q = select(m.Event, m.Staff.code).join(m.Staff, m.Staff.id == m.Event.actor_id)
-    if customer_id is not None:
-        q = q.where(m.Event.customer_id == customer_id)
-    if subjects is not None:
-        q = q.where(m.Event.subject.in_(subjects))
-    q = q.order_by(m.Event.occurred_at, m.Event.id)
-    if limit:
-        q = q.limit(limit)
-    out = []
-    for ev, actor in session.execute(q).all():
-        out.append({
-            "occurred_at": ev.occurred_at,
-            "event": ev.type,
-            "subject": ev.subject,
-            "by": actor,
-            "details": describe(mask_payload(ev.payload) if mask else ev.payload),
-        })
-    return out
-
-
-def describe(payload: dict[str, Any]) -> str:
-    """An event's payload as one readable line for the timeline."""
-    def text(v: Any) -> str:
-        if isinstance(v, list):
-            return ", ".join(text(i) for i in v)
-        if isinstance(v, dict):
-            return "{" + describe(v) + "}"
-        return str(v)
-
-    return "; ".join(f"{k}: {text(v)}" for k, v in payload.items() if v not in (None, "", [], {}))

@@ -14,7 +14,8 @@ from insurtrack.domain import models as m
 from insurtrack.domain import states
 from insurtrack.domain.states import ClaimStatus, Complexity, PaymentMethod
 from insurtrack.errors import BadInput, Refused
-from insurtrack.services.base import Work, by_code, next_code, staff_by_code, staff_codes, timeline
+from insurtrack.services.base import Work, by_code, next_code, staff_by_code, staff_codes
+from insurtrack.services.profile import timeline
 from insurtrack.services.validate import check_phone
 
 ZERO = Decimal("0.00")

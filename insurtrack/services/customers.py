@@ -10,8 +10,8 @@ from sqlalchemy import func, or_, select
 from insurtrack.domain import models as m
 from insurtrack.domain.states import CreditRating, CustomerKind, Department, RiskLevel
 from insurtrack.errors import BadInput, Refused
-from insurtrack.services.base import Work, by_code, next_code, staff_by_code, staff_codes, timeline
-from insurtrack.privacy import mask_id, mask_phone
+from insurtrack.services.base import Work, by_code, next_code, staff_by_code, staff_codes
+from insurtrack.privacy import mask_phone
 from insurtrack.services.validate import check_email, check_id_number, check_past_date, check_phone
 
 OWNER_DEPARTMENTS = {Department.SALES.value, Department.MANAGER.value}
@@ -172,6 +172,16 @@ def revealed(w: Work, *, command: str, codes: list[str] | None = None, count: in
 LIST_COLUMNS = ["code", "name", "kind", "phone", "region", "owner", "credit", "risk"]
 
 
+def show(w: Work, code: str, *, reveal: bool = False
+         ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """The profile, its needs conversations, applications, policies, claims and full timeline
+    as they stand in this unit of work (services/profile.py, which `customer show` reads
+    without the ORM); ID and phone numbers masked unless `reveal`."""
+    from insurtrack.services import profile
+
+    return profile.customer(w.session, w.actor, code, reveal=reveal)
+
+
 def listing(w: Work, *, text: str | None = None, owner: str | None = None,
             risk: RiskLevel | None = None, credit: CreditRating | None = None,
             region: str | None = None, kind: CustomerKind | None = None,
@@ -206,39 +216,3 @@ def listing(w: Work, *, text: str | None = None, owner: str | None = None,
     return [row_of(c, owner_code, reveal=reveal) for c, owner_code in w.session.execute(q).all()]
 
 
-def show(w: Work, code: str, *, reveal: bool = False
-         ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-    """The profile, its needs conversations, applications, policies, claims and full timeline;
-    ID and phone numbers masked (in the timeline too) unless `reveal`."""
-    if reveal:
-        w.require("personal_data.reveal")
-    c = get(w, code)
-    s = w.session
-    owner = staff_codes(s, {c.owner_id})[c.owner_id]
-    record = {
-        "code": c.code, "kind": c.kind, "name": c.name,
-        "id_number": c.id_number if reveal else mask_id(c.id_number),
-        "phone": c.phone if reveal else mask_phone(c.phone), "email": c.email, "address": c.address,
-        ("born" if c.kind == CustomerKind.PERSON else "founded"): c.birth_date,
-        "region": c.region, "source": c.source, "owner": owner, "credit": c.credit_rating,
-        "risk": c.risk_level, "rating_reason": c.rating_reason, "notes": c.notes,
-        "added_at": c.created_at,
-    }
-    needs_rows = [{"at": n.occurred_at, "needs": n.needs, "risk_situation": n.risk_situation,
-                   "recommended": n.recommended}
-                  for n in s.execute(select(m.NeedsRecord).where(m.NeedsRecord.customer_id == c.id)
-                                     .order_by(m.NeedsRecord.occurred_at)).scalars()]
-    apps = [{"code": a.code, "status": a.status, "frequency": a.frequency,
-             "promised": a.promised_date}
-            for a in s.execute(select(m.Application).where(m.Application.customer_id == c.id)
-                               .order_by(m.Application.id)).scalars()]
-    pols = [{"code": p.code, "status": p.status, "effective": p.effective_date,
-             "expiry": p.expiry_date, "sum_insured": p.sum_insured, "premium": p.premium}
-            for p in s.execute(select(m.Policy).where(m.Policy.customer_id == c.id)
-                               .order_by(m.Policy.id)).scalars()]
-    claims = [{"code": k.code, "status": k.status, "incident_at": k.incident_at,
-               "claimed": k.amount_claimed, "approved": k.approved_amount}
-              for k in s.execute(select(m.Claim).where(m.Claim.customer_id == c.id)
-                                 .order_by(m.Claim.id)).scalars()]
-    return record, {"needs": needs_rows, "applications": apps, "policies": pols, "claims": claims,
-                    "timeline": timeline(s, customer_id=c.id, mask=not reveal)}

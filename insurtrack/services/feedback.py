@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from insurtrack.domain import models as m
 from insurtrack.domain.states import ContactChannel, Department, FeedbackKind, FeedbackStatus
 from insurtrack.errors import BadInput, Refused
-from insurtrack.services.base import Work, by_code, next_code, staff_by_code, staff_codes, timeline
+from insurtrack.services.base import Work, by_code, next_code, staff_by_code, staff_codes
+from insurtrack.services.profile import timeline
 from insurtrack.services.revisits import linked
 
 

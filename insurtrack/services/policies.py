@@ -14,10 +14,10 @@ from insurtrack.domain import models as m
 from insurtrack.domain import schedule, states
 from insurtrack.domain.states import InstallmentStatus, PaymentMethod, PolicyStatus
 from insurtrack.errors import BadInput, Refused
-from insurtrack.services.base import Work, by_code, next_code, staff_by_code, staff_codes, timeline
+from insurtrack.services.base import Work, by_code, next_code, staff_by_code
+from insurtrack.services.profile import OPEN
 
 ZERO = Decimal("0.00")
-OPEN = (InstallmentStatus.DUE.value, InstallmentStatus.PARTIALLY_PAID.value)
 LIVE = (PolicyStatus.ISSUED.value, PolicyStatus.IN_FORCE.value, PolicyStatus.SUSPENDED.value)
 
 
@@ -265,44 +265,8 @@ def listing(w: Work, *, status: PolicyStatus | None = None, customer: str | None
 
 
 def show(w: Work, code: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-    """The policy, its lines, premium schedule, payments, reminders and timeline."""
-    p = get(w, code)
-    s = w.session
-    customer = s.get(m.Customer, p.customer_id)
-    app = s.get(m.Application, p.application_id) if p.application_id else None
-    before = s.get(m.Policy, p.renewed_from_id) if p.renewed_from_id else None
-    after = s.execute(select(m.Policy.code).where(m.Policy.renewed_from_id == p.id)).scalar()
-    plan = installments(w, p)
-    seq = {i.id: i.seq for i in plan}
-    payments = list(s.execute(select(m.Payment).where(m.Payment.policy_id == p.id)
-                              .order_by(m.Payment.paid_at, m.Payment.id)).scalars())
-    reminders = list(s.execute(select(m.Reminder).where(m.Reminder.policy_id == p.id)
-                               .order_by(m.Reminder.occurred_at, m.Reminder.id)).scalars())
-    who = staff_codes(s, {p.owner_id} | {x.recorded_by_id for x in payments}
-                      | {r.actor_id for r in reminders})
-    record = {
-        "code": p.code, "status": p.status, "customer": customer.code, "name": customer.name,
-        "owner": who[p.owner_id], "application": app and app.code,
-        "renewed_from": before and before.code, "renewed_as": after, "frequency": p.frequency,
-        "term_months": p.term_months, "effective": p.effective_date, "expiry": p.expiry_date,
-        "sum_insured": p.sum_insured, "premium": p.premium, "rate_loading": p.rate_loading,
-        "conditions": p.conditions, "outstanding": sum((owed(i) for i in plan if i.status in OPEN), ZERO),
-        "issued_at": p.issued_at, "in_force_at": p.in_force_at, "suspended_at": p.suspended_at,
-        "expired_at": p.expired_at, "cancelled_at": p.cancelled_at, "cancel_reason": p.cancel_reason,
-    }
-    day = today(w)
-    lines = [{"product": x.product, "sum_insured": x.sum_insured, "premium": x.premium}
-             for x in s.execute(select(m.PolicyLine).where(m.PolicyLine.policy_id == p.id)
-                                .order_by(m.PolicyLine.id)).scalars()]
-    plan_rows = [{"seq": i.seq, "due_date": i.due_date, "amount": i.amount, "paid": i.paid_amount,
-                  "status": i.status,
-                  "days_overdue": max((day - i.due_date).days, 0) if i.status in OPEN else None}
-                 for i in plan]
-    pay_rows = [{"paid_at": x.paid_at, "installment": seq.get(x.installment_id), "amount": x.amount,
-                 "method": x.method, "reference": x.reference, "by": who[x.recorded_by_id]}
-                for x in payments]
-    remind_rows = [{"at": r.occurred_at, "installment": seq.get(r.installment_id) or "renewal",
-                    "channel": r.channel, "result": r.result, "note": r.note, "by": who[r.actor_id]}
-                   for r in reminders]
-    return record, {"lines": lines, "schedule": plan_rows, "payments": pay_rows,
-                    "reminders": remind_rows, "timeline": timeline(s, subjects=[p.code])}
+    """The policy, its lines, premium schedule, payments, reminders and timeline, as it stands
+    in this unit of work (services/profile.py, which `policy show` reads without the ORM)."""
+    from insurtrack.services import profile
+
+    return profile.policy(w.session, code, today=today(w))
