@@ -279,9 +279,9 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, code: Code, fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """A claim with its documents, site investigations and timeline."""
-    from insurtrack.services import claims as svc
+    from insurtrack.services import profile
 
     a = app_context(ctx)
-    with a.reading() as w:
-        record, sections = svc.show(w, code)
+    with a.peek() as r:   # without the ORM (services/profile.py)
+        record, sections = profile.claim(r.session, code)
     a.output(fmt).record(record, sections, title=f"Claim {record['code']}")

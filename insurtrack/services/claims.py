@@ -14,8 +14,7 @@ from insurtrack.domain import models as m
 from insurtrack.domain import states
 from insurtrack.domain.states import ClaimStatus, Complexity, PaymentMethod
 from insurtrack.errors import BadInput, Refused
-from insurtrack.services.base import Work, by_code, next_code, staff_by_code, staff_codes
-from insurtrack.services.profile import timeline
+from insurtrack.services.base import Work, by_code, next_code, staff_by_code
 from insurtrack.services.validate import check_phone
 
 ZERO = Decimal("0.00")
@@ -362,33 +361,8 @@ def listing(w: Work, *, status: ClaimStatus | None = None, policy: str | None = 
 
 
 def show(w: Work, code: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-    """The claim, its documents, site investigations and timeline."""
-    c = get(w, code)
-    s = w.session
-    policy = s.get(m.Policy, c.policy_id)
-    customer = s.get(m.Customer, c.customer_id)
-    invs = _investigations(w, c)
-    who = staff_codes(s, {c.handler_id, c.assessed_by_id, c.approved_by_id}
-                      | {i.assignee_id for i in invs})
-    limit, _ = _cover(w, c)
-    record = {
-        "code": c.code, "status": c.status, "policy": policy.code, "customer": customer.code,
-        "customer_name": customer.name, "handler": who[c.handler_id], "product": c.product,
-        "cause": c.cause, "incident_at": c.incident_at, "place": c.place,
-        "circumstances": c.circumstances, "reporter": c.reporter_name,
-        "reporter_phone": c.reporter_phone, "claimed": c.amount_claimed, "sum_insured": limit,
-        "reported_at": c.reported_at, "contacted_at": c.contacted_at, "complexity": c.complexity,
-        "investigation_plan": c.investigation_plan, "assessed_by": who.get(c.assessed_by_id),
-        "approved": c.approved_amount, "approved_at": c.approved_at,
-        "approved_by": who.get(c.approved_by_id), "rejection_reason": c.rejection_reason,
-        "rejected_at": c.rejected_at, "paid": c.paid_amount, "paid_at": c.paid_at,
-        "payment_method": c.payment_method, "payment_reference": c.payment_reference,
-        "closed_at": c.closed_at, "close_reason": c.close_reason,
-    }
-    documents = [{"document": d.name, "requested_at": d.requested_at, "received_at": d.received_at,
-                  "note": d.note} for d in _documents(w, c)]
-    investigations = [{"no": n, "assignee": who[i.assignee_id], "assigned_at": i.assigned_at,
-                       "instructions": i.instructions, "findings": i.findings,
-                       "completed_at": i.completed_at} for n, i in enumerate(invs, 1)]
-    return record, {"documents": documents, "investigations": investigations,
-                    "timeline": timeline(s, subjects=[c.code])}
+    """The claim, its documents, site investigations and timeline, as it stands in this unit of
+    work (services/profile.py, which `claim show` reads without the ORM)."""
+    from insurtrack.services import profile
+
+    return profile.claim(w.session, code)

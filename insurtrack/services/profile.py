@@ -1,5 +1,5 @@
 """The views staff read most, written as plain SQL: a customer's profile (`customer show`), a
-policy (`policy show`) and the timeline every `show` ends with.
+policy (`policy show`), a claim (`claim show`) and the timeline every `show` ends with.
 
 The statements run through store.rows on any connection of the read paths: on a SQLite file at
 the schema head the standard library's driver (cli/context.py `peek`), so that `customer show`
@@ -139,6 +139,66 @@ def policy(conn: Any, code: str, *, today: date
                      "WHERE r.policy_id = :p ORDER BY r.occurred_at, r.id"), mine)]
     return record, {"lines": lines, "schedule": schedule, "payments": payments,
                     "reminders": reminders, "timeline": timeline(conn, subjects=[code])}
+
+
+def claim(conn: Any, code: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """The claim, its documents, site investigations and timeline. Its `sum_insured` is the
+    most it may pay (T12): the sum insured of its product's line on the policy, or the
+    policy's."""
+    code = (code or "").strip().upper()
+    found = store.rows(conn, (
+        "SELECT c.id, c.code, c.status, p.code, k.code, k.name, h.code, c.product, c.cause, "
+        "c.incident_at, c.place, c.circumstances, c.reporter_name, c.reporter_phone, "
+        "c.amount_claimed, CASE WHEN coalesce(c.product, '') = '' THEN p.sum_insured ELSE "
+        "(SELECT sum_insured FROM policy_line WHERE policy_id = p.id AND product = c.product "
+        "ORDER BY id LIMIT 1) END, "
+        "c.reported_at, c.contacted_at, c.complexity, c.investigation_plan, a.code, "
+        "c.approved_amount, c.approved_at, b.code, c.rejection_reason, c.rejected_at, "
+        "c.paid_amount, c.paid_at, c.payment_method, c.payment_reference, c.closed_at, "
+        "c.close_reason "
+        "FROM claim AS c JOIN policy AS p ON p.id = c.policy_id "
+        "JOIN customer AS k ON k.id = c.customer_id JOIN staff AS h ON h.id = c.handler_id "
+        "LEFT JOIN staff AS a ON a.id = c.assessed_by_id "
+        "LEFT JOIN staff AS b ON b.id = c.approved_by_id WHERE c.code = :code"),
+        {"code": code})
+    if not found:
+        raise NotFound("claim", code)
+    (cid, code, status, policy, customer, name, handler, product, cause, incident, place,
+     circumstances, reporter, reporter_phone, claimed, limit, reported, contacted, complexity,
+     plan, assessed_by, approved, approved_at, approved_by, rejection, rejected_at, paid,
+     paid_at, method, reference, closed_at, close_reason) = found[0]
+    record = {
+        "code": code, "status": status, "policy": policy, "customer": customer,
+        "customer_name": name, "handler": handler, "product": product, "cause": cause,
+        "incident_at": store.instant(incident), "place": place, "circumstances": circumstances,
+        "reporter": reporter, "reporter_phone": reporter_phone,
+        "claimed": store.money(claimed), "sum_insured": store.money(limit),
+        "reported_at": store.instant(reported), "contacted_at": store.instant(contacted),
+        "complexity": complexity, "investigation_plan": plan, "assessed_by": assessed_by,
+        "approved": store.money(approved), "approved_at": store.instant(approved_at),
+        "approved_by": approved_by, "rejection_reason": rejection,
+        "rejected_at": store.instant(rejected_at), "paid": store.money(paid),
+        "paid_at": store.instant(paid_at), "payment_method": method,
+        "payment_reference": reference, "closed_at": store.instant(closed_at),
+        "close_reason": close_reason,
+    }
+    mine = {"c": cid}
+    documents = [{"document": doc, "requested_at": store.instant(asked),
+                  "received_at": store.instant(received), "note": note}
+                 for doc, asked, received, note in store.rows(conn, (
+                     "SELECT name, requested_at, received_at, note FROM claim_document "
+                     "WHERE claim_id = :c ORDER BY id"), mine)]
+    investigations = [{"no": n, "assignee": who, "assigned_at": store.instant(assigned),
+                       "instructions": instructions, "findings": findings,
+                       "completed_at": store.instant(completed)}
+                      for n, (who, assigned, instructions, findings, completed) in enumerate(
+                          store.rows(conn, (
+                              "SELECT s.code, i.assigned_at, i.instructions, i.findings, "
+                              "i.completed_at FROM investigation AS i "
+                              "JOIN staff AS s ON s.id = i.assignee_id "
+                              "WHERE i.claim_id = :c ORDER BY i.id"), mine), 1)]
+    return record, {"documents": documents, "investigations": investigations,
+                    "timeline": timeline(conn, subjects=[code])}
 
 
 def timeline(conn: Any, *, customer_id: int | None = None, subjects: list[str] | None = None,

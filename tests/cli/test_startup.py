@@ -183,9 +183,9 @@ def test_customer_show_reads_without_the_orm(tmp_path):
     assert "sqlalchemy" in heavy and "13811112222" in out
 
 
-def test_policy_show_reads_without_the_orm(tmp_path):
-    """`policy show` too: the policy, its lines, schedule, payments and timeline, read through
-    the standard library's driver (services/profile.py), no SQLAlchemy, SQLModel or pydantic."""
+def test_policy_and_claim_show_read_without_the_orm(tmp_path):
+    """`policy show` and `claim show` too, read through the standard library's driver
+    (services/profile.py): no SQLAlchemy, SQLModel or pydantic."""
     _probe_a_book(tmp_path, ["staff", "add", "sal", "--name", "Sal", "--dept", "sales"], [])
     (tmp_path / "c.csv").write_text("name,owner\nLi Na,sal\n", encoding="utf-8")
     (tmp_path / "p.csv").write_text(
@@ -206,6 +206,17 @@ def test_policy_show_reads_without_the_orm(tmp_path):
     assert [t["event"] for t in doc["timeline"]][:2] == ["policy.issued", "premium.paid"]
     heavy, out, err = _probe_a_book(tmp_path, ["policy", "show", "P-000404"], light)
     assert heavy == [] and "P-000404" in err
+    # and `claim show`, the claim with its cover (T12), documents, investigations and timeline
+    _probe_a_book(tmp_path, ["claim", "report", "P-000001", "--incident-at", "2026-02-20 10:00",
+                             "--place", "home", "--circumstances", "fell", "--amount", "8000",
+                             "--product", "term-life"], [])
+    heavy, out, err = _probe_a_book(tmp_path, ["claim", "show", "cl-000001", "--format", "json"],
+                                    light)
+    doc = json.loads(out)
+    assert heavy == [], err
+    assert (doc["policy"], doc["claimed"], doc["sum_insured"], doc["handler"]) == (
+        "P-000001", "8000.00", "500000.00", "root")
+    assert [t["event"] for t in doc["timeline"]] == ["claim.reported"]
 
 
 def test_export_reads_without_the_orm(tmp_path):
