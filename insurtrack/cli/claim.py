@@ -283,5 +283,5 @@ def show(ctx: typer.Context, code: Code, fmt: FormatOpt = OutputFormat.TABLE) ->
 
     a = app_context(ctx)
     with a.peek() as r:   # without the ORM (services/profile.py)
-        record, sections = profile.claim(r.session, code)
+        record, sections = profile.claim(r, code)
     a.output(fmt).record(record, sections, title=f"Claim {record['code']}")

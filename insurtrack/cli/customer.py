@@ -109,7 +109,7 @@ def show(ctx: typer.Context, code: Code, fmt: FormatOpt = OutputFormat.TABLE,
             record, sections = svc.show(w, code, reveal=True)
     else:  # without the ORM (services/profile.py)
         with a.peek() as r:
-            record, sections = profile.customer(r.session, r.actor, code)
+            record, sections = profile.customer(r, code)
     a.output(fmt).record(record, sections, title=f"Customer {record['code']}")
 
 

@@ -94,8 +94,7 @@ def show(ctx: typer.Context, code: Code, fmt: FormatOpt = OutputFormat.TABLE) ->
 
     a = app_context(ctx)
     with a.peek() as r:   # without the ORM (services/profile.py)
-        record, sections = profile.policy(r.session, code,
-                                          today=r.now().astimezone(a.settings.timezone).date())
+        record, sections = profile.policy(r, code)
     a.output(fmt).record(record, sections, title=f"Policy {record['code']}")
 
 

@@ -282,7 +282,8 @@ class _Sink:
         in order: (its quoted key and colon, the column's index in `cols` or None for a key of
         `extra`, the function writing a storage value as canonical(plain(column value)), the key).
         Storage values are as SQLite keeps them (money in cents, instants as naive UTC text with
-        microseconds, dates as ISO text); anything else goes through the column type's value."""
+        microseconds, dates as ISO text); JSON and other types go through the column type's
+        value."""
         key = (table, cols, extra, "plain")
         if key not in self._convert:
             from sqlalchemy import Date
@@ -294,14 +295,6 @@ class _Sink:
 
             def general(f: Callable[[Any], Any]) -> Callable[[Any], str]:
                 return lambda v: audit.canonical(audit.plain(f(v)))
-
-            def scalar(v: Any, general: Callable[[Any], str]) -> str:
-                c = v.__class__
-                if c is str:
-                    return _quote(v)
-                if c is int:
-                    return int.__repr__(v)
-                return "null" if v is None else general(v)
 
             def money(v: Any, places: int, general: Callable[[Any], str]) -> str:
                 if v.__class__ is int:
@@ -325,10 +318,8 @@ class _Sink:
                     f = lambda v, p=typ.places, g=g: "null" if v is None else money(v, p, g)
                 elif isinstance(typ, UTCDateTime):
                     f = lambda v, g=g: "null" if v is None else instant(v, g)
-                elif isinstance(typ, Date):  # stored as its ISO text: plain() writes the same
-                    f = lambda v, g=g: scalar(v, g)
-                elif _plain_type(typ):
-                    f = lambda v, g=g: scalar(v, g)
+                elif isinstance(typ, Date) or _plain_type(typ):
+                    f = _scalar   # ISO text, str, int or None: as plain() keeps them
                 else:
                     f = g
                 out.append((_quote(name) + ":", i, f, name))
@@ -368,12 +359,9 @@ class _Sink:
 def _plain_type(typ: Any) -> bool:
     """Whether a column type's values are stored as themselves (str, int), so that plain()
     keeps them as they are: plain types only, not decorated ones (JSON, Boolean, enums)."""
-    from sqlalchemy import Integer, String, Text
+    from sqlalchemy import Integer, String
 
-    try:
-        return isinstance(typ, (Integer, String, Text)) and typ.python_type in (int, str)
-    except NotImplementedError:
-        return False
+    return isinstance(typ, (Integer, String)) and typ.python_type in (int, str)
 
 
 # -- follow-ups: the SLA engine applied in memory ---------------------------------------------------

@@ -44,12 +44,13 @@ def _positive(field: str, amount: Decimal) -> Decimal:
 
 def _cover(w: Work, c: m.Claim) -> tuple[Decimal, str]:
     """T12: the most the claim may pay, and what that limit is."""
+    from insurtrack.services.profile import cover
+
     policy = w.session.get(m.Policy, c.policy_id)
+    limit = cover(w.session, policy.id, c.product)
     if c.product:
-        line = w.session.execute(select(m.PolicyLine).where(
-            m.PolicyLine.policy_id == policy.id, m.PolicyLine.product == c.product)).scalars().first()
-        return line.sum_insured, f"the sum insured of {c.product} on policy {policy.code}"
-    return policy.sum_insured, f"the sum insured of policy {policy.code}"
+        return limit, f"the sum insured of {c.product} on policy {policy.code}"
+    return limit, f"the sum insured of policy {policy.code}"
 
 
 def _check_incident(w: Work, policy: m.Policy, incident_at: datetime, reported_at: datetime) -> None:
@@ -365,4 +366,4 @@ def show(w: Work, code: str) -> tuple[dict[str, Any], dict[str, list[dict[str, A
     work (services/profile.py, which `claim show` reads without the ORM)."""
     from insurtrack.services import profile
 
-    return profile.claim(w.session, code)
+    return profile.claim(w, code)

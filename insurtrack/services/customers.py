@@ -179,7 +179,7 @@ def show(w: Work, code: str, *, reveal: bool = False
     without the ORM); ID and phone numbers masked unless `reveal`."""
     from insurtrack.services import profile
 
-    return profile.customer(w.session, w.actor, code, reveal=reveal)
+    return profile.customer(w, code, reveal=reveal)
 
 
 def listing(w: Work, *, text: str | None = None, owner: str | None = None,

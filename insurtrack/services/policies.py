@@ -25,11 +25,6 @@ def get(w: Work, code: str) -> m.Policy:
     return by_code(w.session, m.Policy, code, "policy")
 
 
-def today(w: Work, when: datetime | None = None) -> date:
-    """The local calendar day of `when` (default: now) in the configured timezone."""
-    return (when or w.now()).astimezone(w.settings.timezone).date()
-
-
 def when_after(w: Work, kind: str, code: str, since: datetime, at: datetime | None) -> datetime:
     """The step's time: `--at` or now, never before the record's previous step."""
     last = w.session.execute(select(func.max(m.Event.occurred_at)).where(m.Event.subject == code)).scalar()
@@ -112,7 +107,7 @@ def issue(w: Work, application_code: str, *, effective: date | None = None,
     premium = (yearly * (1 + loading / 100)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     p = open_policy(w, customer_id=app.customer_id, owner_id=app.owner_id, application=app,
                     frequency=app.frequency, term_months=app.term_months,
-                    effective=effective or today(w, when), premium=premium,
+                    effective=effective or w.today(when), premium=premium,
                     rate_loading=app.rate_loading, conditions=app.conditions, lines=lines, when=when)
     w.event("application.issued", app.code, occurred_at=when, customer_id=app.customer_id,
             policy=p.code)
@@ -180,7 +175,7 @@ def suspend(w: Work, code: str, *, at: datetime | None = None) -> m.Policy:
     p = get(w, code)
     states.transition("policy", p.status, "suspend", p.code)
     when = _when(w, p, at)
-    day, grace = today(w, when), w.settings["policy.grace_days"]
+    day, grace = w.today(when), w.settings["policy.grace_days"]
     unpaid = [i for i in installments(w, p, open_only=True) if i.due_date < day]
     if not unpaid or (day - unpaid[0].due_date).days <= grace:
         detail = (f"installment {unpaid[0].seq} (due {unpaid[0].due_date}) is in its {grace}-day "
@@ -202,8 +197,8 @@ def reinstate(w: Work, code: str, *, at: datetime | None = None) -> m.Policy:
     p = get(w, code)
     states.transition("policy", p.status, "reinstate", p.code)
     when = _when(w, p, at)
-    day, limit = today(w, when), w.settings["policy.reinstate_within_days"]
-    suspended_on = today(w, p.suspended_at)
+    day, limit = w.today(when), w.settings["policy.reinstate_within_days"]
+    suspended_on = w.today(p.suspended_at)
     if (day - suspended_on).days > limit:
         raise Refused(f"cannot reinstate policy {p.code}: suspended on {suspended_on}, more than "
                       f"{limit} days ago (PRC Insurance Law art. 37)")
@@ -223,7 +218,7 @@ def expire(w: Work, code: str, *, at: datetime | None = None) -> m.Policy:
     p = get(w, code)
     states.transition("policy", p.status, "expire", p.code)
     when = _when(w, p, at)
-    if today(w, when) <= p.expiry_date:
+    if w.today(when) <= p.expiry_date:
         raise Refused(f"cannot expire policy {p.code}: it covers until {p.expiry_date} "
                       f"(it may expire from {p.expiry_date + timedelta(days=1)})")
     w.step("policy", p, "expire")
@@ -252,7 +247,7 @@ def listing(w: Work, *, status: PolicyStatus | None = None, customer: str | None
     if owner:
         q = q.where(m.Policy.owner_id == staff_by_code(s, owner, field="--owner", active=False).id)
     if expiring_within is not None:
-        start = today(w)
+        start = w.today()
         q = q.where(m.Policy.status.in_(LIVE), m.Policy.expiry_date >= start,
                     m.Policy.expiry_date <= start + timedelta(days=expiring_within))
     q = q.order_by(m.Policy.code)
@@ -269,4 +264,4 @@ def show(w: Work, code: str) -> tuple[dict[str, Any], dict[str, list[dict[str, A
     in this unit of work (services/profile.py, which `policy show` reads without the ORM)."""
     from insurtrack.services import profile
 
-    return profile.policy(w.session, code, today=today(w))
+    return profile.policy(w, code)

@@ -1,8 +1,9 @@
 """The views staff read most, written as plain SQL: a customer's profile (`customer show`), a
 policy (`policy show`), a claim (`claim show`) and the timeline every `show` ends with.
 
-The statements run through store.rows on any connection of the read paths: on a SQLite file at
-the schema head the standard library's driver (cli/context.py `peek`), so that `customer show`
+Each takes `r`, a read-only Reader (cli/context.py `peek`) or a unit of work (services/base.py
+`Work`), and runs its statements on `r.session` through store.rows: on a SQLite file at the
+schema head the standard library's driver (`peek`), so that `customer show`
 needs neither SQLAlchemy nor the ORM (importing them was some 0.45 s of its 0.6 s at 1M
 policies, issue 5); otherwise a Core connection or, inside a unit of work (`--reveal` records
 the reveal in the same transaction), the ORM session. Values are read as the column types read
@@ -11,7 +12,7 @@ them (store.instant, day, money, document), so the output is the ORM's to the by
 
 from __future__ import annotations
 
-from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from insurtrack import store
@@ -21,7 +22,29 @@ from insurtrack.errors import NotFound
 OPEN = (InstallmentStatus.DUE.value, InstallmentStatus.PARTIALLY_PAID.value)  # still owed
 
 
-def customer(conn: Any, actor: Any, code: str, *, reveal: bool = False
+def _one(conn: Any, kind: str, sql: str, code: str) -> tuple:
+    """The row of the record with this code (`:code` in `sql`, typed in any case and with
+    spaces around it), or NotFound naming the kind and the code."""
+    code = (code or "").strip().upper()
+    found = store.rows(conn, sql, {"code": code})
+    if not found:
+        raise NotFound(kind, code)
+    return found[0]
+
+
+def cover(conn: Any, policy_id: int, product: str | None) -> Decimal | None:
+    """T12: the most a claim on the policy may pay — the sum insured of its product's line, or,
+    without a product, of the policy (claims._cover, claim show)."""
+    if product:
+        found = store.rows(conn, "SELECT sum_insured FROM policy_line WHERE policy_id = :p AND "
+                                 "product = :product ORDER BY id LIMIT 1",
+                           {"p": policy_id, "product": product})
+    else:
+        found = store.rows(conn, "SELECT sum_insured FROM policy WHERE id = :p", {"p": policy_id})
+    return store.money(found[0][0]) if found else None
+
+
+def customer(r: Any, code: str, *, reveal: bool = False
              ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """The profile, its needs conversations, applications, policies, claims and full timeline;
     ID and phone numbers masked (in the timeline too) unless `reveal`."""
@@ -30,18 +53,14 @@ def customer(conn: Any, actor: Any, code: str, *, reveal: bool = False
     if reveal:
         from insurtrack.services.permissions import require
 
-        require(actor, "personal_data.reveal")
-    code = (code or "").strip().upper()
-    found = store.rows(conn, (
+        require(r.actor, "personal_data.reveal")
+    conn = r.session
+    (cid, code, kind, name, id_number, phone, email, address, birth, region, source, owner,
+     credit, risk, reason, notes, created) = _one(conn, "customer", (
         "SELECT c.id, c.code, c.kind, c.name, c.id_number, c.phone, c.email, c.address, "
         "c.birth_date, c.region, c.source, s.code, c.credit_rating, c.risk_level, "
         "c.rating_reason, c.notes, c.created_at "
-        "FROM customer AS c JOIN staff AS s ON s.id = c.owner_id WHERE c.code = :code"),
-        {"code": code})
-    if not found:
-        raise NotFound("customer", code)
-    (cid, code, kind, name, id_number, phone, email, address, birth, region, source, owner,
-     credit, risk, reason, notes, created) = found[0]
+        "FROM customer AS c JOIN staff AS s ON s.id = c.owner_id WHERE c.code = :code"), code)
     record = {
         "code": code, "kind": kind, "name": name,
         "id_number": id_number if reveal else mask_id(id_number),
@@ -75,14 +94,13 @@ def customer(conn: Any, actor: Any, code: str, *, reveal: bool = False
                     "timeline": timeline(conn, customer_id=cid, mask=not reveal)}
 
 
-def policy(conn: Any, code: str, *, today: date
-           ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-    """The policy, its lines, premium schedule, payments, reminders and timeline; `today`: the
-    local day the schedule's days overdue are counted to."""
-    from decimal import Decimal
-
-    code = (code or "").strip().upper()
-    found = store.rows(conn, (
+def policy(r: Any, code: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """The policy, its lines, premium schedule (days overdue counted to today), payments,
+    reminders and timeline."""
+    conn, today = r.session, r.today()
+    (pid, code, status, customer, name, owner, application, before, after, frequency, term,
+     effective, expiry, insured, premium, loading, conditions, issued, in_force, suspended,
+     expired, cancelled, reason) = _one(conn, "policy", (
         "SELECT p.id, p.code, p.status, k.code, k.name, s.code, a.code, b.code, "
         "(SELECT code FROM policy WHERE renewed_from_id = p.id), p.frequency, p.term_months, "
         "p.effective_date, p.expiry_date, p.sum_insured, p.premium, p.rate_loading, "
@@ -91,13 +109,7 @@ def policy(conn: Any, code: str, *, today: date
         "FROM policy AS p JOIN customer AS k ON k.id = p.customer_id "
         "JOIN staff AS s ON s.id = p.owner_id "
         "LEFT JOIN application AS a ON a.id = p.application_id "
-        "LEFT JOIN policy AS b ON b.id = p.renewed_from_id WHERE p.code = :code"),
-        {"code": code})
-    if not found:
-        raise NotFound("policy", code)
-    (pid, code, status, customer, name, owner, application, before, after, frequency, term,
-     effective, expiry, insured, premium, loading, conditions, issued, in_force, suspended,
-     expired, cancelled, reason) = found[0]
+        "LEFT JOIN policy AS b ON b.id = p.renewed_from_id WHERE p.code = :code"), code)
     mine = {"p": pid}
     plan = [(iid, seq, store.day(due), store.money(amount), store.money(paid), state)
             for iid, seq, due, amount, paid, state in store.rows(conn, (
@@ -141,38 +153,30 @@ def policy(conn: Any, code: str, *, today: date
                     "reminders": reminders, "timeline": timeline(conn, subjects=[code])}
 
 
-def claim(conn: Any, code: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-    """The claim, its documents, site investigations and timeline. Its `sum_insured` is the
-    most it may pay (T12): the sum insured of its product's line on the policy, or the
-    policy's."""
-    code = (code or "").strip().upper()
-    found = store.rows(conn, (
-        "SELECT c.id, c.code, c.status, p.code, k.code, k.name, h.code, c.product, c.cause, "
-        "c.incident_at, c.place, c.circumstances, c.reporter_name, c.reporter_phone, "
-        "c.amount_claimed, CASE WHEN coalesce(c.product, '') = '' THEN p.sum_insured ELSE "
-        "(SELECT sum_insured FROM policy_line WHERE policy_id = p.id AND product = c.product "
-        "ORDER BY id LIMIT 1) END, "
-        "c.reported_at, c.contacted_at, c.complexity, c.investigation_plan, a.code, "
+def claim(r: Any, code: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """The claim, its documents, site investigations and timeline; its `sum_insured` is the
+    most it may pay (`cover`)."""
+    conn = r.session
+    (cid, code, status, policy_id, policy, customer, name, handler, product, cause, incident,
+     place, circumstances, reporter, reporter_phone, claimed, reported, contacted, complexity,
+     plan, assessed_by, approved, approved_at, approved_by, rejection, rejected_at, paid,
+     paid_at, method, reference, closed_at, close_reason) = _one(conn, "claim", (
+        "SELECT c.id, c.code, c.status, p.id, p.code, k.code, k.name, h.code, c.product, "
+        "c.cause, c.incident_at, c.place, c.circumstances, c.reporter_name, c.reporter_phone, "
+        "c.amount_claimed, c.reported_at, c.contacted_at, c.complexity, c.investigation_plan, a.code, "
         "c.approved_amount, c.approved_at, b.code, c.rejection_reason, c.rejected_at, "
         "c.paid_amount, c.paid_at, c.payment_method, c.payment_reference, c.closed_at, "
         "c.close_reason "
         "FROM claim AS c JOIN policy AS p ON p.id = c.policy_id "
         "JOIN customer AS k ON k.id = c.customer_id JOIN staff AS h ON h.id = c.handler_id "
         "LEFT JOIN staff AS a ON a.id = c.assessed_by_id "
-        "LEFT JOIN staff AS b ON b.id = c.approved_by_id WHERE c.code = :code"),
-        {"code": code})
-    if not found:
-        raise NotFound("claim", code)
-    (cid, code, status, policy, customer, name, handler, product, cause, incident, place,
-     circumstances, reporter, reporter_phone, claimed, limit, reported, contacted, complexity,
-     plan, assessed_by, approved, approved_at, approved_by, rejection, rejected_at, paid,
-     paid_at, method, reference, closed_at, close_reason) = found[0]
+        "LEFT JOIN staff AS b ON b.id = c.approved_by_id WHERE c.code = :code"), code)
     record = {
         "code": code, "status": status, "policy": policy, "customer": customer,
         "customer_name": name, "handler": handler, "product": product, "cause": cause,
         "incident_at": store.instant(incident), "place": place, "circumstances": circumstances,
         "reporter": reporter, "reporter_phone": reporter_phone,
-        "claimed": store.money(claimed), "sum_insured": store.money(limit),
+        "claimed": store.money(claimed), "sum_insured": cover(conn, policy_id, product),
         "reported_at": store.instant(reported), "contacted_at": store.instant(contacted),
         "complexity": complexity, "investigation_plan": plan, "assessed_by": assessed_by,
         "approved": store.money(approved), "approved_at": store.instant(approved_at),

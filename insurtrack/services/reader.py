@@ -9,7 +9,7 @@ statements are plain SQL run through store.rows, so that on SQLite they need no 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from insurtrack.clock import Clock
@@ -50,6 +50,10 @@ class Reader:
     def show(self, when: datetime) -> str:
         """An instant as staff read it: local time in the configured timezone."""
         return when.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+    def today(self, when: datetime | None = None) -> date:
+        """The local calendar day of `when` (default: now) in the configured timezone."""
+        return (when or self.now()).astimezone(self.settings.timezone).date()
 
 
 def staff_member(conn: Any, code: str) -> StaffRow | None:

@@ -12,7 +12,7 @@ from insurtrack.domain import models as m
 from insurtrack.domain.states import ContactChannel, PolicyStatus, ReminderResult
 from insurtrack.errors import BadInput, Refused
 from insurtrack.services.base import Work, staff_by_code
-from insurtrack.services.policies import LIVE, OPEN, get, installments, open_policy, today, when_after
+from insurtrack.services.policies import LIVE, OPEN, get, installments, open_policy, when_after
 
 COLUMNS = ["kind", "policy", "customer", "name", "due_date", "amount", "days", "last_reminder", "owner"]
 
@@ -25,7 +25,7 @@ def upcoming(w: Work, *, days: int = 30, owner: str | None = None) -> list[dict[
     """T7: unpaid installments due within `days` or overdue, and in-force policies not yet renewed
     whose expiry falls within `days` (or passed less than policy.renewal_window_days ago)."""
     s = w.session
-    day = today(w)
+    day = w.today()
     horizon = day + timedelta(days=days)
     last_reminded = func.max(m.Reminder.occurred_at)
     by_installment = (select(m.Reminder.installment_id, last_reminded.label("at"))
@@ -52,7 +52,7 @@ def upcoming(w: Work, *, days: int = 30, owner: str | None = None) -> list[dict[
     def row(kind: str, p: m.Policy, cust: str, name: str, who: str, due: date, amount, last) -> dict:
         return {"kind": kind, "policy": p.code, "customer": cust, "name": name, "due_date": due,
                 "amount": amount, "days": (due - day).days,
-                "last_reminder": last and today(w, last), "owner": who}
+                "last_reminder": last and w.today(last), "owner": who}
 
     rows = [row("installment", p, cust, name, who, i.due_date, i.amount - i.paid_amount, last)
             for p, cust, name, who, i, last in s.execute(dues).all()]
@@ -111,7 +111,7 @@ def term(w: Work, code: str, *, effective: date | None = None, at: datetime | No
     if renewed_as:
         raise Refused(f"policy {old.code} is already renewed as {renewed_as}")
     window = timedelta(days=w.settings["policy.renewal_window_days"])
-    day = today(w, when)
+    day = w.today(when)
     if not old.expiry_date - window <= day <= old.expiry_date + window:
         raise Refused(f"cannot renew policy {old.code} on {day}: it expires {old.expiry_date} and may be "
                       f"renewed from {old.expiry_date - window} to {old.expiry_date + window}")
